@@ -1,0 +1,50 @@
+# The single entry point: CI runs exactly these targets (.ci/run: install, lint, test).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BUF_VERSION ?= 1.75.0
+
+.PHONY: install up test unit lint protos protos-check proto-lint imports bench clean
+
+# Install everything into .venv. torch comes first in the same pip call so the CPU build on this
+# machine's disk satisfies sentence-transformers instead of a multi-GB CUDA download.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q "torch==2.13.0" -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+## Start the whole suite on the embedded default (SQLite + ./.lathe/artifacts); Ctrl-C stops it.
+up: install
+	$(VENV)/bin/lathe up
+
+## Run every test (PostgreSQL from LATHE_TEST_DATABASE_URL, default the local server) and the
+## contract checks: generated stubs match protos/, libs never import services, services stay apart.
+test: install protos-check imports
+	$(PY) -m pytest
+
+unit: install
+	$(PY) -m pytest tests -m "not postgres" -k "unit"
+
+lint: install protos-check imports proto-lint
+	$(VENV)/bin/ruff check libs services tests protos bench
+
+protos: install
+	$(PY) protos/generate.py
+
+protos-check: install
+	$(PY) protos/generate.py --check
+
+imports: install
+	$(VENV)/bin/lint-imports
+
+# buf comes from the npm registry (@bufbuild/buf); it lints a descriptor image that protoc builds, so the
+# googleapis imports resolve from the installed googleapis-common-protos without a network module.
+proto-lint: install
+	$(PY) protos/generate.py --image $(VENV)/protos.binpb
+	npx --yes @bufbuild/buf@$(BUF_VERSION) lint $(VENV)/protos.binpb --config protos/buf.yaml \
+		--exclude-path inference
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The shared service runtime: settings, logging, errors, auth, gRPC server and clients, database."""

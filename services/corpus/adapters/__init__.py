@@ -1,0 +1,1 @@
+"""The corpus service's side of the outside world: its database tables and other services."""

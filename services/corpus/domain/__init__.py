@@ -1,0 +1,1 @@
+"""Pure logic of the corpus service: no gRPC, no SQLAlchemy."""

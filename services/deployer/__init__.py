@@ -1,0 +1,1 @@
+"""The deployer service: checksum-verified, health-gated deployments and the inference endpoint."""

@@ -1,0 +1,1 @@
+"""gRPC servicers of the deployer service: proto ⇄ domain, nothing else."""

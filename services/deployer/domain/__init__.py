@@ -1,0 +1,1 @@
+"""Pure logic of the deployer service: no gRPC, no SQLAlchemy."""

@@ -1,0 +1,1 @@
+"""Pure logic of the history service: no gRPC, no SQLAlchemy."""

@@ -1,0 +1,1 @@
+"""The registry service: the catalogue of models and versions: checksums, metrics, lineage, aliases."""

@@ -1,0 +1,1 @@
+"""gRPC servicers of the registry service: proto ⇄ domain, nothing else."""

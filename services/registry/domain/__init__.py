@@ -1,0 +1,1 @@
+"""Pure logic of the registry service: no gRPC, no SQLAlchemy."""

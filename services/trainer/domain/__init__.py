@@ -1,0 +1,1 @@
+"""Pure logic of the trainer service: no gRPC, no SQLAlchemy."""
