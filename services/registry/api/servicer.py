@@ -65,14 +65,21 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         for attempt in range(2):
             try:
                 async with self._db.sessions.begin() as session:
-                    if request.request_id:
-                        earlier = await self._requests.find(
+
+                    async def earlier() -> model_pb2.Model | None:
+                        if not request.request_id:
+                            return None
+                        return await self._requests.find(
                             session, method=CREATE_MODEL, principal=principal.user_id,
                             request_id=request.request_id, digest=digest, response_type=model_pb2.Model,
                         )
-                        if earlier is not None:
-                            return earlier
+
+                    if (first := await earlier()) is not None:
+                        return first
                     if await self._models.exists(session, request.model_id):
+                        # A twin retry may have committed between our two reads: its log row is visible now.
+                        if (first := await earlier()) is not None:
+                            return first
                         raise AlreadyExists(f"model 'models/{request.model_id}' already exists",
                                             reason="MODEL_ALREADY_EXISTS",
                                             metadata={"name": f"models/{request.model_id}"})

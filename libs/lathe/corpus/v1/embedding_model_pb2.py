@@ -26,7 +26,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%lathe/corpus/v1/embedding_model.proto\x12\x0flathe.corpus.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"\xcc\x02\n\x0e\x45mbeddingModel\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x18\n\nmodel_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\tdimension\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0emax_seq_length\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x18\n\nnormalized\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0eweights_source\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0eweights_sha256\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07\x64\x65\x66\x61ult\x18\x08 \x01(\x08\x42\x04\xe2\x41\x01\x03:h\xea\x41\x65\n\x1f\x63orpus.lathe.dev/EmbeddingModel\x12!embeddingModels/{embedding_model}*\x0f\x65mbeddingModels2\x0e\x65mbeddingModelb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%lathe/corpus/v1/embedding_model.proto\x12\x0flathe.corpus.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"\xd4\x02\n\x0e\x45mbeddingModel\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x18\n\nmodel_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\tdimension\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0emax_seq_length\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x18\n\nnormalized\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0eweights_source\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0eweights_sha256\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1d\n\x0fused_by_default\x18\x08 \x01(\x08\x42\x04\xe2\x41\x01\x03:h\xea\x41\x65\n\x1f\x63orpus.lathe.dev/EmbeddingModel\x12!embeddingModels/{embedding_model}*\x0f\x65mbeddingModels2\x0e\x65mbeddingModelb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,10 +47,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EMBEDDINGMODEL'].fields_by_name['weights_source']._serialized_options = b'\342A\001\003'
   _globals['_EMBEDDINGMODEL'].fields_by_name['weights_sha256']._loaded_options = None
   _globals['_EMBEDDINGMODEL'].fields_by_name['weights_sha256']._serialized_options = b'\342A\001\003'
-  _globals['_EMBEDDINGMODEL'].fields_by_name['default']._loaded_options = None
-  _globals['_EMBEDDINGMODEL'].fields_by_name['default']._serialized_options = b'\342A\001\003'
+  _globals['_EMBEDDINGMODEL'].fields_by_name['used_by_default']._loaded_options = None
+  _globals['_EMBEDDINGMODEL'].fields_by_name['used_by_default']._serialized_options = b'\342A\001\003'
   _globals['_EMBEDDINGMODEL']._loaded_options = None
   _globals['_EMBEDDINGMODEL']._serialized_options = b'\352Ae\n\037corpus.lathe.dev/EmbeddingModel\022!embeddingModels/{embedding_model}*\017embeddingModels2\016embeddingModel'
   _globals['_EMBEDDINGMODEL']._serialized_start=119
-  _globals['_EMBEDDINGMODEL']._serialized_end=451
+  _globals['_EMBEDDINGMODEL']._serialized_end=459
 # @@protoc_insertion_point(module_scope)

@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class EmbeddingModel(_message.Message):
-    __slots__ = ("name", "model_name", "dimension", "max_seq_length", "normalized", "weights_source", "weights_sha256", "default")
+    __slots__ = ("name", "model_name", "dimension", "max_seq_length", "normalized", "weights_source", "weights_sha256", "used_by_default")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     DIMENSION_FIELD_NUMBER: _ClassVar[int]
@@ -15,7 +15,7 @@ class EmbeddingModel(_message.Message):
     NORMALIZED_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_SOURCE_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_SHA256_FIELD_NUMBER: _ClassVar[int]
-    DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    USED_BY_DEFAULT_FIELD_NUMBER: _ClassVar[int]
     name: str
     model_name: str
     dimension: int
@@ -23,5 +23,5 @@ class EmbeddingModel(_message.Message):
     normalized: bool
     weights_source: str
     weights_sha256: str
-    default: bool
-    def __init__(self, name: _Optional[str] = ..., model_name: _Optional[str] = ..., dimension: _Optional[int] = ..., max_seq_length: _Optional[int] = ..., normalized: _Optional[bool] = ..., weights_source: _Optional[str] = ..., weights_sha256: _Optional[str] = ..., default: _Optional[bool] = ...) -> None: ...
+    used_by_default: bool
+    def __init__(self, name: _Optional[str] = ..., model_name: _Optional[str] = ..., dimension: _Optional[int] = ..., max_seq_length: _Optional[int] = ..., normalized: _Optional[bool] = ..., weights_source: _Optional[str] = ..., weights_sha256: _Optional[str] = ..., used_by_default: _Optional[bool] = ...) -> None: ...
