@@ -28,7 +28,7 @@ unit: install
 	$(PY) -m pytest tests -m "not postgres" -k "unit"
 
 lint: install protos-check imports proto-lint
-	$(VENV)/bin/ruff check libs services tests protos bench
+	$(VENV)/bin/ruff check libs services tests protos
 
 protos: install
 	$(PY) protos/generate.py
@@ -41,10 +41,11 @@ imports: install
 
 # buf comes from the npm registry (@bufbuild/buf); it lints a descriptor image that protoc builds, so the
 # googleapis imports resolve from the installed googleapis-common-protos without a network module.
+# Only our own files (lathe/) are linted: inference/ is the upstream Open Inference Protocol, verbatim.
 proto-lint: install
 	$(PY) protos/generate.py --image $(VENV)/protos.binpb
 	npx --yes @bufbuild/buf@$(BUF_VERSION) lint $(VENV)/protos.binpb --config protos/buf.yaml \
-		--exclude-path inference
+		--path lathe
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -12,11 +12,10 @@ from pathlib import Path
 import asyncpg
 import grpc
 import pytest
-from sqlalchemy.engine import make_url
-
 from lathe.kit.auth import ROLE_ADMIN, ROLE_SERVICE, ROLE_USER, write_tokens_file
 from lathe.kit.clients import create_channel
 from lathe.kit.server import GrpcServer
+from sqlalchemy.engine import make_url
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -67,6 +66,7 @@ class Tokens:
     admin: str = "test-admin-token"
     alice: str = "test-alice-token"
     bob: str = "test-bob-token"
+    viewer: str = "test-viewer-token"
     service: str = "test-service-token"
 
 
@@ -78,6 +78,7 @@ def tokens(tmp_path: Path) -> Tokens:
         (t.admin, "admin", [ROLE_ADMIN]),
         (t.alice, "alice", [ROLE_USER]),
         (t.bob, "bob", [ROLE_USER]),
+        (t.viewer, "viewer", ["reader"]),
         (t.service, "lathe-services", [ROLE_SERVICE]),
     ])
     return t

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from lathe.cli.suite import port_is_free
 from lathe.kit.settings import SERVICES
 

@@ -88,7 +88,7 @@ class Suite:
         if busy:
             raise RuntimeError(f"ports already in use: {', '.join(busy)} (choose another --port-base)")
         for service in SERVICES:
-            log = open(self.home.logs / f"{service}.log", "ab")  # noqa: SIM115 - owned by the child
+            log = open(self.home.logs / f"{service}.log", "ab")
             self.processes[service] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{service}"],
                 env=self.environment(service),

@@ -21,6 +21,18 @@ from lathe.kit.errors import PermissionDenied, Unauthenticated
 ROLE_ADMIN = "admin"
 ROLE_SERVICE = "service"
 ROLE_USER = "user"
+ROLE_WRITER = "writer"
+ROLE_READER = "reader"
+
+# What each configured role grants. A plain user reads and writes their own data; a `reader`-only token
+# is read-only; services act for users; admins may do everything, on everyone's data.
+ROLE_GRANTS: dict[str, frozenset[str]] = {
+    ROLE_ADMIN: frozenset({ROLE_ADMIN, ROLE_USER, ROLE_WRITER, ROLE_READER}),
+    ROLE_SERVICE: frozenset({ROLE_SERVICE, ROLE_WRITER, ROLE_READER}),
+    ROLE_USER: frozenset({ROLE_USER, ROLE_WRITER, ROLE_READER}),
+    ROLE_WRITER: frozenset({ROLE_WRITER, ROLE_READER}),
+    ROLE_READER: frozenset({ROLE_READER}),
+}
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,11 @@ class Principal:
 
     user_id: str
     roles: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def grants(self) -> frozenset[str]:
+        """The roles held, expanded by what each one grants (``user`` grants ``writer`` and ``reader``)."""
+        return frozenset().union(*(ROLE_GRANTS.get(role, {role}) for role in self.roles))
 
     @property
     def is_admin(self) -> bool:
@@ -41,8 +58,8 @@ class Principal:
         return ROLE_SERVICE in self.roles
 
     def require_role(self, *roles: str) -> None:
-        """Raise PERMISSION_DENIED unless the principal holds one of ``roles``."""
-        if not self.roles.intersection(roles):
+        """Raise PERMISSION_DENIED unless the principal holds (or is granted) one of ``roles``."""
+        if not self.grants.intersection(roles):
             raise PermissionDenied(
                 f"{self.user_id!r} needs one of the roles {sorted(roles)}", reason="ROLE_REQUIRED",
                 metadata={"roles": ",".join(sorted(roles))},

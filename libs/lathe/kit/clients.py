@@ -94,5 +94,7 @@ def create_channel(
     if retries:
         options.append(("grpc.service_config", RETRY_SERVICE_CONFIG))
     return grpc.aio.insecure_channel(
-        target, options=options, interceptors=[kind(token, default_timeout) for kind in (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)]
+        target, options=options, interceptors=[
+            kind(token, default_timeout) for kind in (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)
+        ]
     )

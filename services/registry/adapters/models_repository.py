@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from lathe.kit.errors import Aborted, NotFound
+from lathe.kit.keyset import SortKey, keyset_after, order_clauses
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lathe.kit.errors import Aborted, NotFound
-from lathe.kit.keyset import SortKey, keyset_after, order_clauses
 from services.registry.adapters.tables import models
 from services.registry.domain.models import ModelRecord
 
@@ -53,7 +53,8 @@ class ModelRepository:
 
     async def exists(self, session: AsyncSession, model_id: str) -> bool:
         """Whether a model with this id exists."""
-        return (await session.execute(select(models.c.model_id).where(models.c.model_id == model_id))).first() is not None
+        query = select(models.c.model_id).where(models.c.model_id == model_id)
+        return (await session.execute(query)).first() is not None
 
     async def insert(self, session: AsyncSession, record: ModelRecord) -> None:
         """Store a new model (IntegrityError if the id is taken)."""

@@ -1,8 +1,7 @@
 """Tables of the registry's schema (changed only through migrations)."""
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text
-
 from lathe.kit.idempotency import request_log_table
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 request_log = request_log_table(metadata)

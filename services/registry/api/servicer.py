@@ -11,15 +11,15 @@ from datetime import UTC, datetime
 
 import grpc
 from google.protobuf import empty_pb2
-from sqlalchemy.exc import IntegrityError
-
-from lathe.kit.auth import current_principal
+from lathe.kit.auth import ROLE_READER, ROLE_WRITER, current_principal
 from lathe.kit.db import Database
 from lathe.kit.errors import Aborted, AlreadyExists, InvalidArgument, PermissionDenied, Unimplemented
 from lathe.kit.idempotency import RequestLog, request_digest, validate_request_id
 from lathe.kit.keyset import canonical, parse_order_by
 from lathe.kit.pagination import PageTokenCodec, page_size
 from lathe.registry.v1 import model_pb2, registry_service_pb2, registry_service_pb2_grpc
+from sqlalchemy.exc import IntegrityError
+
 from services.registry.adapters.models_repository import SORTABLE, ModelRepository, sort_value
 from services.registry.adapters.tables import request_log
 from services.registry.domain.models import (
@@ -57,6 +57,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     async def CreateModel(self, request: registry_service_pb2.CreateModelRequest,
                           context: grpc.aio.ServicerContext) -> model_pb2.Model:
         principal = current_principal()
+        principal.require_role(ROLE_WRITER)
         validate_model_id(request.model_id)
         validate_request_id(request.request_id)
         validate_fields(display_name=request.model.display_name, description=request.model.description,
@@ -105,12 +106,14 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
 
     async def GetModel(self, request: registry_service_pb2.GetModelRequest,
                        context: grpc.aio.ServicerContext) -> model_pb2.Model:
+        current_principal().require_role(ROLE_READER)
         model_id = parse_model_name(request.name)
         async with self._db.sessions() as session:
             return model_to_proto(await self._models.get(session, model_id))
 
     async def ListModels(self, request: registry_service_pb2.ListModelsRequest,
                          context: grpc.aio.ServicerContext) -> registry_service_pb2.ListModelsResponse:
+        current_principal().require_role(ROLE_READER)
         size = page_size(request.page_size)
         if request.filter.strip():
             raise Unimplemented("ListModels.filter arrives with the registry's filter language; leave it empty",
@@ -132,6 +135,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
 
     async def UpdateModel(self, request: registry_service_pb2.UpdateModelRequest,
                           context: grpc.aio.ServicerContext) -> model_pb2.Model:
+        current_principal().require_role(ROLE_WRITER)
         model_id = parse_model_name(request.model.name, "model.name")
         async with self._db.sessions.begin() as session:
             record = await self._models.get(session, model_id, for_update=True)
@@ -146,6 +150,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     async def DeleteModel(self, request: registry_service_pb2.DeleteModelRequest,
                           context: grpc.aio.ServicerContext) -> empty_pb2.Empty:
         principal = current_principal()
+        principal.require_role(ROLE_WRITER)
         model_id = parse_model_name(request.name)
         if request.force and not principal.is_admin:
             raise PermissionDenied("a forced delete needs the admin role", reason="ADMIN_REQUIRED")

@@ -79,9 +79,13 @@ def validate_fields(*, display_name: str, description: str, tags: Mapping[str, s
         violations.append(FieldViolation(f"{prefix}.tags", f"must have at most {MAX_TAGS} entries"))
     for key, value in tags.items():
         if not 1 <= len(key) <= MAX_TAG_KEY or any(ord(c) < 32 for c in key):
-            violations.append(FieldViolation(f"{prefix}.tags[{key!r}]", f"key must be 1-{MAX_TAG_KEY} printable characters"))
+            violations.append(
+                FieldViolation(f"{prefix}.tags[{key!r}]", f"key must be 1-{MAX_TAG_KEY} printable characters")
+            )
         if len(value) > MAX_TAG_VALUE:
-            violations.append(FieldViolation(f"{prefix}.tags[{key!r}]", f"value must be at most {MAX_TAG_VALUE} characters"))
+            violations.append(
+                FieldViolation(f"{prefix}.tags[{key!r}]", f"value must be at most {MAX_TAG_VALUE} characters")
+            )
     if violations:
         raise InvalidArgument("; ".join(f"{v.field}: {v.description}" for v in violations),
                               reason="INVALID_FIELD", field_violations=violations)

@@ -6,8 +6,8 @@ the issue that builds it lands; nothing here pretends to succeed.
 
 from __future__ import annotations
 
-from lathe.trainer.v1 import trainer_service_pb2_grpc
 from lathe.kit.db import Database
+from lathe.trainer.v1 import trainer_service_pb2_grpc
 
 
 class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from lathe.kit.errors import InvalidArgument
 from lathe.kit.keyset import SortKey, parse_order_by
 from lathe.kit.pagination import MAX_PAGE_SIZE, PageTokenCodec, page_size

@@ -9,7 +9,6 @@ import grpc
 import pytest
 import structlog
 from google.protobuf import field_mask_pb2
-
 from lathe.kit.errors import from_rpc_error
 from lathe.registry.v1 import model_pb2, registry_service_pb2
 from lathe.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
@@ -190,3 +189,13 @@ async def test_a_crash_in_a_handler_is_internal_without_internals_and_logged_wit
     assert crash["method"] == "/lathe.registry.v1.RegistryService/GetModel"
     finished = next(entry for entry in logs if entry["event"] == "rpc_finished")
     assert finished["code"] == "INTERNAL"
+
+
+async def test_a_read_only_token_reads_but_cannot_write(registry, tokens):
+    await registry().CreateModel(create("shared"))
+    viewer = registry(tokens.viewer)
+    assert (await viewer.GetModel(registry_service_pb2.GetModelRequest(name="models/shared"))).name
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await viewer.CreateModel(create("mine"))
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert from_rpc_error(caught.value).reason == "ROLE_REQUIRED"

@@ -37,8 +37,8 @@ class CorpusServiceStub:
     file imports, embeddings and immutable, content-hashed dataset snapshots.
 
     Every RPC requires `authorization: Bearer <token>` metadata and returns UNAUTHENTICATED without a
-    valid token; reads need the corpus reader role and mutations the corpus writer role, else
-    PERMISSION_DENIED. Errors carry a `google.rpc.ErrorInfo` (domain `corpus.lathe.dev`, an UPPER_SNAKE
+    valid token; reads need the `reader` role and mutations the `writer` role, else PERMISSION_DENIED
+    (every user holds both; a `reader`-only token is read-only). Errors carry a `google.rpc.ErrorInfo` (domain `corpus.lathe.dev`, an UPPER_SNAKE
     reason) and, for bad input, a `google.rpc.BadRequest` naming the offending field. Every List method
     follows the same paging rules: `page_size` 0 means the default of 50, values above 1,000 are capped
     at 1,000, a negative value is INVALID_ARGUMENT; `next_page_token` is empty on the last page; a page
@@ -238,8 +238,8 @@ class CorpusServiceAsyncStub(CorpusServiceStub):
     file imports, embeddings and immutable, content-hashed dataset snapshots.
 
     Every RPC requires `authorization: Bearer <token>` metadata and returns UNAUTHENTICATED without a
-    valid token; reads need the corpus reader role and mutations the corpus writer role, else
-    PERMISSION_DENIED. Errors carry a `google.rpc.ErrorInfo` (domain `corpus.lathe.dev`, an UPPER_SNAKE
+    valid token; reads need the `reader` role and mutations the `writer` role, else PERMISSION_DENIED
+    (every user holds both; a `reader`-only token is read-only). Errors carry a `google.rpc.ErrorInfo` (domain `corpus.lathe.dev`, an UPPER_SNAKE
     reason) and, for bad input, a `google.rpc.BadRequest` naming the offending field. Every List method
     follows the same paging rules: `page_size` 0 means the default of 50, values above 1,000 are capped
     at 1,000, a negative value is INVALID_ARGUMENT; `next_page_token` is empty on the last page; a page
@@ -435,8 +435,8 @@ class CorpusServiceServicer(metaclass=_abc_1.ABCMeta):
     file imports, embeddings and immutable, content-hashed dataset snapshots.
 
     Every RPC requires `authorization: Bearer <token>` metadata and returns UNAUTHENTICATED without a
-    valid token; reads need the corpus reader role and mutations the corpus writer role, else
-    PERMISSION_DENIED. Errors carry a `google.rpc.ErrorInfo` (domain `corpus.lathe.dev`, an UPPER_SNAKE
+    valid token; reads need the `reader` role and mutations the `writer` role, else PERMISSION_DENIED
+    (every user holds both; a `reader`-only token is read-only). Errors carry a `google.rpc.ErrorInfo` (domain `corpus.lathe.dev`, an UPPER_SNAKE
     reason) and, for bad input, a `google.rpc.BadRequest` naming the offending field. Every List method
     follows the same paging rules: `page_size` 0 means the default of 50, values above 1,000 are capped
     at 1,000, a negative value is INVALID_ARGUMENT; `next_page_token` is empty on the last page; a page

@@ -268,9 +268,8 @@ class RegistryServiceServicer:
         the first call created, whatever its state now. Returns NOT_FOUND if the model or
         `lineage.parent_version` does not exist, INVALID_ARGUMENT if a field is invalid (manifest
         paths, sha256 format, a `manifest.digest` that does not match the files, duplicate metric
-        keys, non-finite metrics, limits) or `request_id` is not a UUID, ALREADY_EXISTS (reason
-        `REQUEST_ID_REUSED`) if `request_id` was already used for a different request,
-        PERMISSION_DENIED without the `writer` role or when a non-service caller sets `creator` to
+        keys, non-finite metrics, limits) or `request_id` was already used for a different request
+        (reason `REQUEST_ID_REUSED`), PERMISSION_DENIED without the `writer` role or when a non-service caller sets `creator` to
         someone else, and UNAUTHENTICATED without a valid token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
