@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BUF_VERSION ?= 1.75.0
 
-.PHONY: install up test unit lint protos protos-check proto-lint imports bench clean
+.PHONY: install up test lint protos protos-check proto-lint imports bench clean
 
 # Install everything into .venv. torch comes first in the same pip call so the CPU build on this
 # machine's disk satisfies sentence-transformers instead of a multi-GB CUDA download.
@@ -23,9 +23,6 @@ up: install
 ## contract checks: generated stubs match protos/, libs never import services, services stay apart.
 test: install protos-check imports
 	$(PY) -m pytest
-
-unit: install
-	$(PY) -m pytest tests -m "not postgres" -k "unit"
 
 lint: install protos-check imports proto-lint
 	$(VENV)/bin/ruff check libs services tests protos

@@ -12,10 +12,11 @@ from pathlib import Path
 import asyncpg
 import grpc
 import pytest
+from sqlalchemy.engine import make_url
+
 from lathe.kit.auth import ROLE_ADMIN, ROLE_SERVICE, ROLE_USER, write_tokens_file
 from lathe.kit.clients import create_channel
 from lathe.kit.server import GrpcServer
-from sqlalchemy.engine import make_url
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -95,16 +96,16 @@ async def start_service(
         app = importlib.import_module(f"services.{service}.app")
         settings_module = importlib.import_module(f"services.{service}.settings")
         settings_cls = getattr(settings_module, f"{service.capitalize()}Settings")
-        settings = settings_cls(
-            home=tmp_path / "home",
-            port=0,
-            database_url=database_url,
+        fields: dict[str, object] = {
+            "home": tmp_path / "home",
+            "port": 0,
+            "database_url": database_url,
             # A schema per test keeps tests apart on the shared PostgreSQL database.
-            database_schema=f"{service}_{uuid.uuid4().hex[:10]}",
-            tokens_file=tokens.file,
-            log_format="json",
-            **overrides,
-        )
+            "database_schema": f"{service}_{uuid.uuid4().hex[:10]}",
+            "tokens_file": tokens.file,
+            "log_format": "json",
+        }
+        settings = settings_cls(**{**fields, **overrides})
         server = await app.build(settings)
         await server.start()
         started.append(server)

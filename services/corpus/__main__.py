@@ -1,7 +1,6 @@
 """Entry point: ``python -m services.corpus [serve|migrate]``."""
 
 from lathe.kit.service import run_service
-
 from services.corpus.app import MIGRATIONS, SERVICE, build
 from services.corpus.settings import CorpusSettings
 

@@ -8,7 +8,6 @@ from lathe.corpus.v1 import corpus_service_pb2, corpus_service_pb2_grpc
 from lathe.kit.auth import TokenAuthenticator
 from lathe.kit.server import GrpcServer, ServiceBinding, build_server
 from lathe.kit.service import open_database
-
 from services.corpus.api.servicer import CorpusServicer
 from services.corpus.settings import CorpusSettings
 

@@ -1,7 +1,6 @@
 """Entry point: ``python -m services.deployer [serve|migrate]``."""
 
 from lathe.kit.service import run_service
-
 from services.deployer.app import MIGRATIONS, SERVICE, build
 from services.deployer.settings import DeployerSettings
 

@@ -8,7 +8,6 @@ from lathe.deployer.v1 import deployer_service_pb2, deployer_service_pb2_grpc
 from lathe.kit.auth import TokenAuthenticator
 from lathe.kit.server import GrpcServer, ServiceBinding, build_server
 from lathe.kit.service import open_database
-
 from services.deployer.api.servicer import DeployerServicer
 from services.deployer.settings import DeployerSettings
 

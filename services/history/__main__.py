@@ -1,7 +1,6 @@
 """Entry point: ``python -m services.history [serve|migrate]``."""
 
 from lathe.kit.service import run_service
-
 from services.history.app import MIGRATIONS, SERVICE, build
 from services.history.settings import HistorySettings
 

@@ -8,7 +8,6 @@ from lathe.history.v1 import history_service_pb2, history_service_pb2_grpc
 from lathe.kit.auth import TokenAuthenticator
 from lathe.kit.server import GrpcServer, ServiceBinding, build_server
 from lathe.kit.service import open_database
-
 from services.history.api.servicer import HistoryServicer
 from services.history.settings import HistorySettings
 

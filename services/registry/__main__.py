@@ -1,7 +1,6 @@
 """Entry point: ``python -m services.registry [serve|migrate]``."""
 
 from lathe.kit.service import run_service
-
 from services.registry.app import MIGRATIONS, SERVICE, build
 from services.registry.settings import RegistrySettings
 

@@ -8,7 +8,6 @@ from lathe.kit.auth import TokenAuthenticator
 from lathe.kit.server import GrpcServer, ServiceBinding, build_server
 from lathe.kit.service import open_database
 from lathe.registry.v1 import registry_service_pb2, registry_service_pb2_grpc
-
 from services.registry.api.servicer import RegistryServicer
 from services.registry.settings import RegistrySettings
 

@@ -1,7 +1,6 @@
 """Entry point: ``python -m services.trainer [serve|migrate]``."""
 
 from lathe.kit.service import run_service
-
 from services.trainer.app import MIGRATIONS, SERVICE, build
 from services.trainer.settings import TrainerSettings
 

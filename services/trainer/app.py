@@ -8,7 +8,6 @@ from lathe.kit.auth import TokenAuthenticator
 from lathe.kit.server import GrpcServer, ServiceBinding, build_server
 from lathe.kit.service import open_database
 from lathe.trainer.v1 import trainer_service_pb2, trainer_service_pb2_grpc
-
 from services.trainer.api.servicer import TrainerServicer
 from services.trainer.settings import TrainerSettings
 

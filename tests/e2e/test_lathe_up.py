@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from lathe.cli.suite import port_is_free
 from lathe.kit.settings import SERVICES
 

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from lathe.kit.errors import Aborted, NotFound
-from lathe.kit.keyset import SortKey, keyset_after, order_clauses
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lathe.kit.errors import Aborted, NotFound
+from lathe.kit.keyset import SortKey, keyset_after, order_clauses
 from services.registry.adapters.tables import models
 from services.registry.domain.models import ModelRecord
 

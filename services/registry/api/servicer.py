@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 import grpc
 from google.protobuf import empty_pb2
+from sqlalchemy.exc import IntegrityError
+
 from lathe.kit.auth import ROLE_READER, ROLE_WRITER, current_principal
 from lathe.kit.db import Database
 from lathe.kit.errors import Aborted, AlreadyExists, InvalidArgument, PermissionDenied, Unimplemented
@@ -18,8 +20,6 @@ from lathe.kit.idempotency import RequestLog, request_digest, validate_request_i
 from lathe.kit.keyset import canonical, parse_order_by
 from lathe.kit.pagination import PageTokenCodec, page_size
 from lathe.registry.v1 import model_pb2, registry_service_pb2, registry_service_pb2_grpc
-from sqlalchemy.exc import IntegrityError
-
 from services.registry.adapters.models_repository import SORTABLE, ModelRepository, sort_value
 from services.registry.adapters.tables import request_log
 from services.registry.domain.models import (

@@ -1,7 +1,8 @@
 """Tables of the trainer service's schema (changed only through migrations)."""
 
-from lathe.kit.idempotency import request_log_table
 from sqlalchemy import MetaData
+
+from lathe.kit.idempotency import request_log_table
 
 metadata = MetaData()
 request_log = request_log_table(metadata)

@@ -7,6 +7,7 @@ import pytest
 from google.protobuf import descriptor_pool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
 from lathe.kit.errors import from_rpc_error
 from lathe.kit.peers import service_full_name
 from lathe.kit.settings import SERVICES

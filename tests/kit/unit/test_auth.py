@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from lathe.kit.auth import TokenAuthenticator, write_tokens_file
 from lathe.kit.errors import Unauthenticated
 from lathe.kit.home import Home

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from lathe.kit.errors import InvalidArgument
 from lathe.kit.keyset import SortKey, parse_order_by
 from lathe.kit.pagination import MAX_PAGE_SIZE, PageTokenCodec, page_size
@@ -27,11 +28,9 @@ def test_token_round_trips_and_is_bound_to_its_query():
     assert caught.value.reason == "PAGE_TOKEN_MISMATCH"
 
 
-@pytest.mark.parametrize("token", ["garbage", "!!!", "QUJD", ""])
+@pytest.mark.parametrize("token", ["garbage", "!!!", "QUJD", "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo"])
 def test_forged_or_corrupt_tokens_are_invalid_argument(token):
     codec = PageTokenCodec()
-    if token == "":
-        return
     with pytest.raises(InvalidArgument) as caught:
         codec.decode(token, query="q")
     assert caught.value.field_violations[0].field == "page_token"

@@ -9,6 +9,7 @@ import grpc
 import pytest
 import structlog
 from google.protobuf import field_mask_pb2
+
 from lathe.kit.errors import from_rpc_error
 from lathe.registry.v1 import model_pb2, registry_service_pb2
 from lathe.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
