@@ -1,0 +1,71 @@
+"""How CLI commands reach a suite: addresses from the running suite's record, the home's admin token,
+and service errors printed as the message and the field they name (never a traceback)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import grpc
+import typer
+from rich.console import Console
+
+from lathe.kit.clients import create_channel
+from lathe.kit.errors import from_rpc_error
+from lathe.kit.home import Home
+from lathe.kit.settings import DEFAULT_PORTS
+
+T = TypeVar("T")
+err = Console(stderr=True)
+
+# Exit codes a script can tell apart.
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_UNAVAILABLE = 4
+_EXIT_BY_CODE = {
+    grpc.StatusCode.INVALID_ARGUMENT: EXIT_USAGE,
+    grpc.StatusCode.OUT_OF_RANGE: EXIT_USAGE,
+    grpc.StatusCode.NOT_FOUND: EXIT_NOT_FOUND,
+    grpc.StatusCode.UNAVAILABLE: EXIT_UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED: EXIT_UNAVAILABLE,
+}
+
+
+def address_of(service: str, home: Home) -> str:
+    """``$LATHE_<SERVICE>_ADDRESS``, else the running suite's record, else the default local port."""
+    explicit = os.environ.get(f"LATHE_{service.upper()}_ADDRESS")
+    if explicit:
+        return explicit
+    record = home.read_suite() or {}
+    return record.get("services", {}).get(service, {}).get("address") or f"127.0.0.1:{DEFAULT_PORTS[service]}"
+
+
+def token_of(home: Home) -> str | None:
+    """``$LATHE_TOKEN``, else the home's admin token."""
+    return os.environ.get("LATHE_TOKEN") or home.admin_token()
+
+
+@asynccontextmanager
+async def channel_to(service: str, home: Home) -> AsyncIterator[grpc.aio.Channel]:
+    """An authenticated channel to ``service`` of the suite in ``home``."""
+    channel = create_channel(address_of(service, home), token=token_of(home))
+    try:
+        yield channel
+    finally:
+        await channel.close()
+
+
+def run(action: Callable[[], Awaitable[T]]) -> T:
+    """Run an async CLI action; a failed RPC prints its message and fields and exits with a typed code."""
+    try:
+        return asyncio.run(action())
+    except grpc.aio.AioRpcError as exc:
+        error = from_rpc_error(exc)
+        err.print(f"[red]error ({exc.code().name}): {error.message}[/red]")
+        for violation in error.field_violations:
+            err.print(f"  field [bold]{violation.field}[/bold]: {violation.description}")
+        raise typer.Exit(_EXIT_BY_CODE.get(exc.code(), EXIT_FAILED)) from None
