@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, false, literal, or_, tuple_
 
 from lathe.kit.errors import InvalidArgument
 
@@ -44,19 +44,28 @@ def canonical(keys: Sequence[SortKey]) -> str:
     return ",".join(f"{k.field} {'desc' if k.descending else 'asc'}" for k in keys)
 
 
-def keyset_after(columns: Mapping[str, Any], keys: Sequence[SortKey], last: Sequence[Any]) -> ColumnElement[bool]:
+def keyset_after(columns: Mapping[str, Any], keys: Sequence[SortKey], last: Sequence[Any],
+                 *, nullable: Collection[str] = ()) -> ColumnElement[bool]:
     """The WHERE condition selecting rows strictly after ``last`` in the order ``keys``.
 
-    ``(a, b) > (x, y)`` expands to ``a > x OR (a = x AND b > y)`` so mixed directions work; with an index on
-    the sort columns the database seeks straight to the page instead of counting past an OFFSET.
+    When every key sorts the same way and none is ``nullable`` this is a row-value comparison
+    ``(a, b) > (x, y)``, which PostgreSQL answers with one index range scan. Otherwise it expands to
+    ``a > x OR (a = x AND b > y)`` (equality as IS NOT DISTINCT FROM, so NULL sort keys page correctly).
+    Either way the database seeks to the page instead of counting past an OFFSET.
     """
+    cols = [columns[k.field] for k in keys]
+    if len({k.descending for k in keys}) == 1 and not any(k.field in nullable for k in keys):
+        left, right = tuple_(*cols), tuple_(*(literal(v) if not hasattr(v, "compile") else v for v in last))
+        return left < right if keys[0].descending else left > right
     clauses = []
     for i, key in enumerate(keys):
-        column = columns[key.field]
-        equal_prefix = [columns[k.field] == last[j] for j, k in enumerate(keys[:i])]
-        step = column < last[i] if key.descending else column > last[i]
+        if last[i] is None:
+            # NULL sort values come last (callers sort them so): nothing sorts after one on this key.
+            continue
+        equal_prefix = [cols[j].is_not_distinct_from(last[j]) for j in range(i)]
+        step = cols[i] < last[i] if key.descending else cols[i] > last[i]
         clauses.append(and_(*equal_prefix, step))
-    return or_(*clauses)
+    return or_(*clauses) if clauses else false()
 
 
 def order_clauses(columns: Mapping[str, Any], keys: Sequence[SortKey]) -> list[Any]:

@@ -6,13 +6,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lathe.kit.errors import Aborted, NotFound
+from lathe.kit.errors import Aborted, InvalidArgument, NotFound
 from lathe.kit.keyset import SortKey, keyset_after, order_clauses
+from services.registry.adapters.search import compare
 from services.registry.adapters.tables import models
+from services.registry.domain.filter import BoolOp, Comparison, Expr, parse_filter
 from services.registry.domain.models import ModelRecord
 
 SORTABLE = {
@@ -79,9 +81,11 @@ class ModelRepository:
         return _record(row)
 
     async def page(self, session: AsyncSession, keys: Sequence[SortKey], after: list[Any] | None,
-                   limit: int) -> list[ModelRecord]:
+                   limit: int, *, where: ColumnElement[bool] | None = None) -> list[ModelRecord]:
         """Up to ``limit`` models in the order ``keys``, strictly after the sort values ``after``."""
         query = select(models).order_by(*order_clauses(SORTABLE, keys)).limit(limit)
+        if where is not None:
+            query = query.where(where)
         if after is not None:
             values = [decode_sort_value(k.field, v) for k, v in zip(keys, after, strict=True)]
             query = query.where(keyset_after(SORTABLE, keys, values))
@@ -101,6 +105,43 @@ class ModelRepository:
         record.revision = expected_revision + 1
         return record
 
+    async def rename(self, session: AsyncSession, model_id: str, new_id: str) -> None:
+        """Give the model a new id (versions and aliases follow: they refer to its uid)."""
+        await session.execute(update(models).where(models.c.model_id == model_id).values(
+            model_id=new_id, update_time=datetime.now(UTC), revision=models.c.revision + 1))
+
     async def delete(self, session: AsyncSession, model_id: str) -> None:
         """Remove the model row."""
         await session.execute(delete(models).where(models.c.model_id == model_id))
+
+
+MODEL_FILTER_FIELDS = {"name": "string", "display_name": "string", "description": "string", "creator": "string",
+                       "create_time": "timestamp", "update_time": "timestamp", "latest_version_number": "number"}
+_MODEL_COLUMNS = {"name": models.c.model_id, "display_name": models.c.display_name,
+                  "description": models.c.description, "creator": models.c.creator,
+                  "create_time": models.c.create_time, "update_time": models.c.update_time,
+                  "latest_version_number": models.c.latest_version_number}
+
+
+def model_filter(text: str) -> ColumnElement[bool] | None:
+    """The WHERE condition of a ListModels filter (``tags.<key>`` reads the model's JSON tags)."""
+    expr = parse_filter(text, fields=MODEL_FILTER_FIELDS, keyed={"tags": "string"})
+
+    def compile_(node: Expr) -> ColumnElement[bool]:
+        if isinstance(node, BoolOp):
+            parts = [compile_(item) for item in node.items]
+            return and_(*parts) if node.op == "AND" else or_(*parts)
+        assert isinstance(node, Comparison)
+        if node.field == "tags":
+            tag = models.c.tags[node.key].as_string()
+            return and_(tag.is_not(None), compare(tag, node.op, node.values))
+        values: tuple[Any, ...] = node.values
+        if node.field.endswith("_time"):
+            try:
+                values = tuple(datetime.fromisoformat(str(x).replace("Z", "+00:00")) for x in values)
+            except ValueError:
+                raise InvalidArgument.for_field("filter", f"{values[0]!r} is not an RFC 3339 timestamp",
+                                                reason="INVALID_FILTER") from None
+        return compare(_MODEL_COLUMNS[node.field], node.op, values)
+
+    return None if expr is None else compile_(expr)

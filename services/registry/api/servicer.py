@@ -1,8 +1,4 @@
-"""The RegistryService servicer: proto ⇄ domain for models.
-
-Model versions, aliases, search, compare, deployment records and verification are inherited from the
-generated base class, which answers UNIMPLEMENTED until the registry issue lands.
-"""
+"""The RegistryService servicer: models here, versions and the rest in versions_api.py."""
 
 from __future__ import annotations
 
@@ -11,17 +7,22 @@ from datetime import UTC, datetime
 
 import grpc
 from google.protobuf import empty_pb2
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lathe.kit.auth import ROLE_READER, ROLE_WRITER, current_principal
 from lathe.kit.db import Database
-from lathe.kit.errors import Aborted, AlreadyExists, InvalidArgument, PermissionDenied, Unimplemented
+from lathe.kit.errors import Aborted, AlreadyExists, FailedPrecondition, InvalidArgument, PermissionDenied
 from lathe.kit.idempotency import RequestLog, request_digest, validate_request_id
-from lathe.kit.keyset import canonical, parse_order_by
+from lathe.kit.keyset import SortKey, canonical, parse_order_by
+from lathe.kit.outbox import Outbox
 from lathe.kit.pagination import PageTokenCodec, page_size
 from lathe.registry.v1 import model_pb2, registry_service_pb2, registry_service_pb2_grpc
-from services.registry.adapters.models_repository import SORTABLE, ModelRepository, sort_value
-from services.registry.adapters.tables import request_log
+from services.registry.adapters.models_repository import SORTABLE, ModelRepository, model_filter, sort_value
+from services.registry.adapters.tables import aliases, model_versions, models, request_log
+from services.registry.adapters.versions_repository import utc
+from services.registry.api.versions_api import VersionsApi
 from services.registry.domain.models import (
     ModelRecord,
     apply_update,
@@ -29,8 +30,10 @@ from services.registry.domain.models import (
     validate_fields,
     validate_model_id,
 )
+from services.registry.domain.versions import version_name
 
 CREATE_MODEL = "/lathe.registry.v1.RegistryService/CreateModel"
+RENAME_MODEL = "/lathe.registry.v1.RegistryService/RenameModel"
 
 
 def model_to_proto(record: ModelRecord) -> model_pb2.Model:
@@ -45,14 +48,16 @@ def model_to_proto(record: ModelRecord) -> model_pb2.Model:
     return message
 
 
-class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
+class RegistryServicer(VersionsApi, registry_service_pb2_grpc.RegistryServiceServicer):
     """Serves ``lathe.registry.v1.RegistryService`` from the registry database."""
 
-    def __init__(self, db: Database, *, page_tokens: PageTokenCodec | None = None) -> None:
+    def __init__(self, db: Database, outbox: Outbox, *, page_tokens: PageTokenCodec | None = None,
+                 sync_verify_max_bytes: int = 8 << 20) -> None:
         self._db = db
         self._models = ModelRepository()
         self._requests = RequestLog(request_log)
         self._tokens = page_tokens or PageTokenCodec()
+        self._init_versions(outbox, sync_verify_max_bytes=sync_verify_max_bytes)
 
     async def CreateModel(self, request: registry_service_pb2.CreateModelRequest,
                           context: grpc.aio.ServicerContext) -> model_pb2.Model:
@@ -104,30 +109,41 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
                     raise Aborted("concurrent create of the same model; retry", reason="CONCURRENT_CREATE") from None
         raise AssertionError("unreachable")
 
+    async def _model_proto(self, session: AsyncSession, record: ModelRecord) -> model_pb2.Model:
+        message = model_to_proto(record)
+        rows = await session.execute(
+            select(aliases.c.alias, model_versions.c.number, aliases.c.update_time, aliases.c.updater)
+            .join(model_versions, model_versions.c.id == aliases.c.version_id)
+            .join(models, models.c.uid == aliases.c.model_uid)
+            .where(models.c.model_id == record.model_id).order_by(aliases.c.alias))
+        for alias, number, when, updater in rows:
+            entry = message.aliases.add(alias=alias, version=version_name(record.model_id, number), updater=updater)
+            entry.update_time.FromDatetime(utc(when))
+        return message
+
     async def GetModel(self, request: registry_service_pb2.GetModelRequest,
                        context: grpc.aio.ServicerContext) -> model_pb2.Model:
         current_principal().require_role(ROLE_READER)
         model_id = parse_model_name(request.name)
         async with self._db.sessions() as session:
-            return model_to_proto(await self._models.get(session, model_id))
+            return await self._model_proto(session, await self._models.get(session, model_id))
 
     async def ListModels(self, request: registry_service_pb2.ListModelsRequest,
                          context: grpc.aio.ServicerContext) -> registry_service_pb2.ListModelsResponse:
         current_principal().require_role(ROLE_READER)
         size = page_size(request.page_size)
-        if request.filter.strip():
-            raise Unimplemented("ListModels.filter arrives with the registry's filter language; leave it empty",
-                                reason="FILTER_NOT_IMPLEMENTED", metadata={"field": "filter"})
+        where = model_filter(request.filter)
         keys = parse_order_by(request.order_by, list(SORTABLE), default="name")
         if keys[-1].field != "name":
-            keys.append(type(keys[0])("name"))  # the unique tie-breaker makes keyset pages exact
+            keys.append(SortKey("name", keys[-1].descending))  # the unique tie-breaker makes keyset pages exact
         query = self._tokens.fingerprint("ListModels", request.filter, canonical(keys))
         after = self._tokens.decode(request.page_token, query=query)
         if after is not None and len(after) != len(keys):
             raise InvalidArgument.for_field("page_token", "does not match this request's order_by")
         async with self._db.sessions() as session:
-            rows = await self._models.page(session, keys, after, size + 1)
-        response = registry_service_pb2.ListModelsResponse(models=[model_to_proto(r) for r in rows[:size]])
+            rows = await self._models.page(session, keys, after, size + 1, where=where)
+            response = registry_service_pb2.ListModelsResponse(
+                models=[await self._model_proto(session, r) for r in rows[:size]])
         if len(rows) > size:
             last = rows[size - 1]
             response.next_page_token = self._tokens.encode([sort_value(last, k.field) for k in keys], query=query)
@@ -145,7 +161,44 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             revision = record.revision
             apply_update(record, list(request.update_mask.paths), display_name=request.model.display_name,
                          description=request.model.description, tags=request.model.tags)
-            return model_to_proto(await self._models.save(session, record, expected_revision=revision))
+            saved = await self._models.save(session, record, expected_revision=revision)
+            return await self._model_proto(session, saved)
+
+    async def RenameModel(self, request: registry_service_pb2.RenameModelRequest,
+                          context: grpc.aio.ServicerContext) -> model_pb2.Model:
+        principal = current_principal()
+        principal.require_role(ROLE_WRITER)
+        model_id = parse_model_name(request.name)
+        new_id = validate_model_id(request.new_model_id, "new_model_id")
+        validate_request_id(request.request_id)
+        digest = request_digest(request)
+        try:
+            async with self._db.sessions.begin() as session:
+                if request.request_id:
+                    earlier = await self._requests.find(session, method=RENAME_MODEL, principal=principal.user_id,
+                                                        request_id=request.request_id, digest=digest,
+                                                        response_type=model_pb2.Model)
+                    if earlier is not None:
+                        return earlier
+                record = await self._models.get(session, model_id, for_update=True)
+                if request.etag and request.etag != record.etag:
+                    raise Aborted(f"model '{record.name}' has changed since it was read (etag mismatch)",
+                                  reason="ETAG_MISMATCH")
+                if await self._models.exists(session, new_id):
+                    raise AlreadyExists(f"model 'models/{new_id}' already exists", reason="MODEL_ALREADY_EXISTS")
+                _, deployed = await self._versions.count_referencing(session, self._versions.ids_of_model(record.uid))
+                if deployed:
+                    raise FailedPrecondition("a version of this model is deployed; deployments refer to it by name",
+                                             reason="MODEL_DEPLOYED")
+                await self._models.rename(session, model_id, new_id)
+                renamed = await self._models.get(session, new_id)
+                response = await self._model_proto(session, renamed)
+                if request.request_id:
+                    await self._requests.remember(session, method=RENAME_MODEL, principal=principal.user_id,
+                                                  request_id=request.request_id, digest=digest, response=response)
+                return response
+        except IntegrityError:
+            raise Aborted("a concurrent change took the new name; retry", reason="CONCURRENT_UPDATE") from None
 
     async def DeleteModel(self, request: registry_service_pb2.DeleteModelRequest,
                           context: grpc.aio.ServicerContext) -> empty_pb2.Empty:
@@ -159,7 +212,18 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             if request.etag and request.etag != record.etag:
                 raise Aborted(f"model '{record.name}' has changed since it was read (etag mismatch)",
                               reason="ETAG_MISMATCH")
-            # Versions, aliases and deployment records do not exist before the registry issue lands; their
-            # FAILED_PRECONDITION checks join this transaction with them.
+            aliased, deployed = await self._versions.count_referencing(
+                session, self._versions.ids_of_model(record.uid))
+            if aliased and not request.force:
+                raise FailedPrecondition("a version of this model carries an alias; delete the aliases first or "
+                                         "force (admin)", reason="MODEL_ALIASED")
+            if deployed and not request.force:
+                raise FailedPrecondition("a version of this model is deployed; undeploy it first or force (admin)",
+                                         reason="MODEL_DEPLOYED")
+            # Aliases reference versions with ON DELETE RESTRICT: remove them before the cascade.
+            await session.execute(delete(aliases).where(aliases.c.model_uid == record.uid))
+            await session.execute(delete(model_versions).where(model_versions.c.model_uid == record.uid))
             await self._models.delete(session, model_id)
+            await self._emit(session, key=f"deleted:{record.uid}", model_id=model_id, actor=principal.user_id,
+                             deleted={"resource": record.name, "forced": request.force})
         return empty_pb2.Empty()

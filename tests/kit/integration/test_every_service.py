@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+
 import grpc
 import pytest
-from google.protobuf import descriptor_pool
+from google.protobuf import descriptor_pool, message_factory
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
@@ -12,26 +14,34 @@ from lathe.kit.errors import from_rpc_error
 from lathe.kit.peers import service_full_name
 from lathe.kit.settings import SERVICES
 
-# One RPC per service that its issue has not built yet, with a valid request.
-UNBUILT = {
-    "corpus": ("lathe.corpus.v1.corpus_service_pb2", "CorpusServiceStub", "GetCorpusStats", "GetCorpusStatsRequest"),
-    "trainer": ("lathe.trainer.v1.trainer_service_pb2", "TrainerServiceStub", "ListTrainingJobs",
-                "ListTrainingJobsRequest"),
-    "registry": ("lathe.registry.v1.registry_service_pb2", "RegistryServiceStub", "CreateModelVersion",
-                 "CreateModelVersionRequest"),
-    "history": ("lathe.history.v1.history_service_pb2", "HistoryServiceStub", "ListSessions", "ListSessionsRequest"),
-    "deployer": ("lathe.deployer.v1.deployer_service_pb2", "DeployerServiceStub", "ListDeployments",
-                 "ListDeploymentsRequest"),
-}
+def _rpcs(service: str) -> list[tuple[str, object, bool]]:
+    """(full method, request class, server-streaming) of every RPC of the service, and whether it is built."""
+    module = importlib.import_module(f"lathe.{service}.v1.{service}_service_pb2")
+    descriptor = module.DESCRIPTOR.services_by_name[f"{service.capitalize()}Service"]
+    return [(f"/{descriptor.full_name}/{m.name}", message_factory.GetMessageClass(m.input_type), m.server_streaming)
+            for m in descriptor.methods]
 
 
-def _stub_and_request(service: str, channel: grpc.aio.Channel):
-    import importlib
+def _unbuilt(service: str) -> list[str]:
+    """The RPCs the service's servicer still inherits from the generated base class."""
+    servicer = importlib.import_module(f"services.{service}.api.servicer")
+    cls = getattr(servicer, f"{service.capitalize()}Servicer")
+    base = getattr(importlib.import_module(f"lathe.{service}.v1.{service}_service_pb2_grpc"),
+                   f"{service.capitalize()}ServiceServicer")
+    return [name for name in base.__dict__ if not name.startswith("_") and getattr(cls, name) is getattr(base, name)]
 
-    module_name, stub_name, method, request_name = UNBUILT[service]
-    messages = importlib.import_module(module_name)
-    stubs = importlib.import_module(module_name + "_grpc")
-    return getattr(getattr(stubs, stub_name)(channel), method), getattr(messages, request_name)()
+
+UNBUILT = [(service, name) for service in SERVICES for name in _unbuilt(service)]
+
+
+async def _call(channel: grpc.aio.Channel, method: str, request_cls: object, streaming: bool) -> None:
+    request = request_cls()
+    if streaming:
+        call = channel.unary_stream(method, request_serializer=request_cls.SerializeToString)(request)
+        async for _ in call:
+            pass
+    else:
+        await channel.unary_unary(method, request_serializer=request_cls.SerializeToString)(request)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -68,23 +78,24 @@ async def test_reflection_lists_the_service_and_describes_it(service, start_serv
 @pytest.mark.parametrize("service", SERVICES)
 async def test_calls_without_a_valid_token_are_unauthenticated(service, start_service, channel_to):
     server = await start_service(service)
+    method, request_cls, streaming = _rpcs(service)[0]
     for token in (None, "not-a-known-token"):
-        call, request = _stub_and_request(service, channel_to(server, token=token))
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await call(request)
+            await _call(channel_to(server, token=token), method, request_cls, streaming)
         assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
         error = from_rpc_error(caught.value)
         assert error.reason in {"MISSING_CREDENTIALS", "INVALID_TOKEN"}
 
 
-@pytest.mark.parametrize("service", SERVICES)
-async def test_an_rpc_not_built_yet_says_unimplemented(service, start_service, tokens, channel_to):
+@pytest.mark.parametrize(("service", "rpc"), UNBUILT or [pytest.param(None, None, marks=pytest.mark.skip(
+    reason="every RPC of every service is built"))])
+async def test_an_rpc_not_built_yet_says_unimplemented(service, rpc, start_service, tokens, channel_to):
     server = await start_service(service)
-    call, request = _stub_and_request(service, channel_to(server, token=tokens.alice))
+    method, request_cls, streaming = next(r for r in _rpcs(service) if r[0].endswith(f"/{rpc}"))
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call(request)
+        await _call(channel_to(server, token=tokens.alice), method, request_cls, streaming)
     assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
     error = from_rpc_error(caught.value)
     assert error.reason == "NOT_IMPLEMENTED"
     assert error.domain == f"{service}.lathe.dev"
-    assert UNBUILT[service][2] in error.message
+    assert rpc in error.message
