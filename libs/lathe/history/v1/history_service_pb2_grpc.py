@@ -34,8 +34,9 @@ class HistoryServiceStub:
     reported by the other services. Nothing it records is edited in place.
 
     Every RPC requires `authorization: Bearer <token>` metadata and returns UNAUTHENTICATED when
-    it is missing, expired or invalid. A user sees only their own sessions; an admin may read
-    anyone's or all; another user's session is NOT_FOUND, so its existence is not revealed.
+    it is missing, expired or invalid. A user sees only their own sessions; an admin, or a service
+    identity acting for users, may read anyone's or all; another user's session is NOT_FOUND, so
+    its existence is not revealed.
     Errors carry `google.rpc.ErrorInfo` (domain `history.lathe.dev`) and, for bad input,
     `google.rpc.BadRequest` naming the field. Any RPC may return UNAVAILABLE while the database
     cannot be reached; it is safe to retry reads, and mutations when retried with the same
@@ -116,8 +117,9 @@ class HistoryServiceServicer:
     reported by the other services. Nothing it records is edited in place.
 
     Every RPC requires `authorization: Bearer <token>` metadata and returns UNAUTHENTICATED when
-    it is missing, expired or invalid. A user sees only their own sessions; an admin may read
-    anyone's or all; another user's session is NOT_FOUND, so its existence is not revealed.
+    it is missing, expired or invalid. A user sees only their own sessions; an admin, or a service
+    identity acting for users, may read anyone's or all; another user's session is NOT_FOUND, so
+    its existence is not revealed.
     Errors carry `google.rpc.ErrorInfo` (domain `history.lathe.dev`) and, for bad input,
     `google.rpc.BadRequest` naming the field. Any RPC may return UNAVAILABLE while the database
     cannot be reached; it is safe to retry reads, and mutations when retried with the same
@@ -158,8 +160,9 @@ class HistoryServiceServicer:
         admin) that match the filter, newest first unless `order_by` says otherwise.
 
         Pages are keyset-based: walking them visits every matching session exactly once, even while
-        new sessions are recorded. Returns INVALID_ARGUMENT (naming the field, with the position of
-        the bad token for `filter`) if `page_size` is negative, `filter` or `order_by` is malformed
+        new sessions are recorded. Returns INVALID_ARGUMENT (naming the field, with the 1-based
+        character position of the bad token for `filter` in the violation and in `ErrorInfo`
+        metadata `position`) if `page_size` is negative, `filter` or `order_by` is malformed
         or names an unknown field, a time is not RFC 3339, or `page_token` is malformed, expired or
         was issued for a different filter or order, and PERMISSION_DENIED if a non-admin caller
         filters on another user's `owner`.
@@ -362,8 +365,9 @@ class HistoryService:
     reported by the other services. Nothing it records is edited in place.
 
     Every RPC requires `authorization: Bearer <token>` metadata and returns UNAUTHENTICATED when
-    it is missing, expired or invalid. A user sees only their own sessions; an admin may read
-    anyone's or all; another user's session is NOT_FOUND, so its existence is not revealed.
+    it is missing, expired or invalid. A user sees only their own sessions; an admin, or a service
+    identity acting for users, may read anyone's or all; another user's session is NOT_FOUND, so
+    its existence is not revealed.
     Errors carry `google.rpc.ErrorInfo` (domain `history.lathe.dev`) and, for bad input,
     `google.rpc.BadRequest` naming the field. Any RPC may return UNAVAILABLE while the database
     cannot be reached; it is safe to retry reads, and mutations when retried with the same
