@@ -75,9 +75,15 @@ class RequestLog:
     async def remember(self, session: AsyncSession, *, method: str, principal: str, request_id: str,
                        digest: str, response: Message) -> None:
         """Record the response in the caller's transaction; a concurrent twin fails on the primary key."""
-        await session.execute(
-            self._table.insert().values(
-                method=method, principal=principal, request_id=request_id, request_sha256=digest,
-                response=response.SerializeToString(deterministic=True), create_time=datetime.now(UTC),
-            )
-        )
+        await self.remember_many(session, method=method, entries=[(principal, request_id, digest, response)])
+
+    async def remember_many(self, session: AsyncSession, *, method: str,
+                            entries: list[tuple[str, str, str, Message]]) -> None:
+        """Record ``(principal, request_id, digest, response)`` entries with one statement."""
+        if not entries:
+            return
+        now = datetime.now(UTC)
+        await session.execute(self._table.insert(), [
+            {"method": method, "principal": principal, "request_id": request_id, "request_sha256": digest,
+             "response": response.SerializeToString(deterministic=True), "create_time": now}
+            for principal, request_id, digest, response in entries])

@@ -82,12 +82,19 @@ class Outbox:
 
     async def add(self, session: AsyncSession, *, topic: str, key: str, payload: bytes) -> None:
         """Record a message in the caller's transaction; the relay is woken once it commits."""
-        if topic not in self._handlers:
-            raise ValueError(f"no outbox handler for topic {topic!r}")
+        await self.add_many(session, [(topic, key, payload)])
+
+    async def add_many(self, session: AsyncSession, messages: list[tuple[str, str, bytes]]) -> None:
+        """Record ``(topic, key, payload)`` messages with one statement, in the caller's transaction."""
+        if not messages:
+            return
+        for topic, _, _ in messages:
+            if topic not in self._handlers:
+                raise ValueError(f"no outbox handler for topic {topic!r}")
         now = datetime.now(UTC)
-        await session.execute(self._table.insert().values(
-            topic=topic, key=key, payload=payload, create_time=now, attempts=0, next_attempt_time=now,
-        ))
+        await session.execute(self._table.insert(), [
+            {"topic": topic, "key": key, "payload": payload, "create_time": now, "attempts": 0,
+             "next_attempt_time": now} for topic, key, payload in messages])
         self._wake.set()
 
     async def pending(self) -> list[dict]:

@@ -115,8 +115,22 @@ def _comparison(c: Comparison, field: str) -> ColumnElement[bool]:
 
 def _compile(expr: Expr, field: str) -> ColumnElement[bool]:
     if isinstance(expr, BoolOp):
-        parts = [_compile(item, field) for item in expr.items]
-        return and_(*parts) if expr.op == "AND" else or_(*parts)
+        if expr.op == "OR":
+            return or_(*(_compile(item, field) for item in expr.items))
+        # Conditions on the same metric or tag under one AND (a range, say) share one EXISTS probe: a version
+        # has at most one row per key, so the conditions hold together on that row or not at all.
+        grouped: dict[tuple[str, str], list[Comparison]] = {}
+        parts: list[ColumnElement[bool]] = []
+        for item in expr.items:
+            if isinstance(item, Comparison) and item.field in ("metrics", "tags") and item.key is not None:
+                grouped.setdefault((item.field, item.key), []).append(item)
+            else:
+                parts.append(_compile(item, field))
+        for (prefix, key), comparisons in grouped.items():
+            table = version_metrics if prefix == "metrics" else version_tags
+            parts.append(exists().where(table.c.version_id == v.c.id, table.c.key == key,
+                                        *(compare(table.c.value, c.op, c.values) for c in comparisons)))
+        return and_(*parts)
     return _comparison(expr, field)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, case, delete, func, insert, literal, select, union_all, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,24 +65,43 @@ class VersionRepository:
                            metadata={"name": f"models/{model_id}"})
         return row
 
-    async def next_number(self, session: AsyncSession, model_id: str) -> tuple[str, int]:
-        """Take the model's next version number (locking its row until commit: numbers stay dense)."""
-        result = await session.execute(
-            update(models).where(models.c.model_id == model_id)
-            .values(latest_version_number=models.c.latest_version_number + 1)
-            .returning(models.c.uid, models.c.latest_version_number)
-        )
-        row = result.first()
-        if row is None:
-            raise NotFound(f"model 'models/{model_id}' does not exist", reason="MODEL_NOT_FOUND",
-                           metadata={"name": f"models/{model_id}"})
-        return row.uid, row.latest_version_number
+    async def take_numbers(self, session: AsyncSession, model_ids: list[str]) -> dict[str, list[tuple[str, int]]]:
+        """Reserve the next version numbers: one per entry of ``model_ids`` (a model may repeat).
 
-    async def insert(self, session: AsyncSession, values: dict[str, Any], searchable: Searchable) -> int:
-        """Store a version and its side rows; returns its internal id."""
-        version_id = (await session.execute(insert(v).values(**values).returning(v.c.id))).scalar_one()
-        await self.write_searchable(session, version_id, searchable)
-        return version_id
+        Locks the model rows in id order (so concurrent writers cannot deadlock) until the transaction ends;
+        models that do not exist are absent from the result.
+        """
+        wanted = Counter(model_ids)
+        rows = (await session.execute(
+            select(models.c.model_id, models.c.uid, models.c.latest_version_number)
+            .where(models.c.model_id.in_(sorted(wanted))).order_by(models.c.model_id).with_for_update()
+        )).all()
+        if not rows:
+            return {}
+        await session.execute(
+            update(models).where(models.c.model_id.in_([r.model_id for r in rows])).values(
+                latest_version_number=models.c.latest_version_number
+                + case({r.model_id: wanted[r.model_id] for r in rows}, value=models.c.model_id)))
+        return {r.model_id: [(r.uid, r.latest_version_number + k + 1) for k in range(wanted[r.model_id])]
+                for r in rows}
+
+    async def insert_many(self, session: AsyncSession, rows: list[dict[str, Any]],
+                          searchables: list[Searchable]) -> list[int]:
+        """Store versions and their side rows with one statement per table; returns their ids in order."""
+        if not rows:
+            return []
+        result = await session.execute(insert(v).returning(v.c.id, sort_by_parameter_order=True), rows)
+        ids = [row.id for row in result]
+        tags = [{"version_id": i, "key": k, "value": val} for i, s in zip(ids, searchables, strict=True)
+                for k, val in s.tags.items()]
+        metrics = [{"version_id": i, "key": k, "value": val} for i, s in zip(ids, searchables, strict=True)
+                   for k, val in s.metrics.items()]
+        params = [{"version_id": i, "key": k, "kind": kind, "num_value": num, "str_value": text}
+                  for i, s in zip(ids, searchables, strict=True) for k, kind, num, text in s.params]
+        for table, values in ((version_tags, tags), (version_metrics, metrics), (version_params, params)):
+            if values:
+                await session.execute(insert(table), values)
+        return ids
 
     async def write_searchable(self, session: AsyncSession, version_id: int, searchable: Searchable,
                                *, replace: bool = False) -> None:
@@ -129,6 +149,24 @@ class VersionRepository:
             select(*VERSION_COLUMNS).join(models, models.c.uid == v.c.model_uid).where(v.c.id.in_(list(ids)))
         )).all()
         return {row.id: row for row in rows}
+
+    async def references_of(self, session: AsyncSession, ids: Iterable[int]
+                            ) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+        """The aliases and the active deployments of each version, in one round trip."""
+        ids = list(ids)
+        alias_map: dict[int, list[str]] = {i: [] for i in ids}
+        deployment_map: dict[int, list[str]] = {i: [] for i in ids}
+        if ids:
+            d = version_deployments
+            query = union_all(
+                select(aliases.c.version_id, literal("a").label("kind"), aliases.c.alias.label("value"))
+                .where(aliases.c.version_id.in_(ids)),
+                select(d.c.version_id, literal("d").label("kind"), d.c.deployment.label("value"))
+                .where(d.c.version_id.in_(ids), d.c.state.in_(ACTIVE_DEPLOYMENT_STATES)),
+            )
+            for version_id, kind, value in sorted((await session.execute(query)).all(), key=lambda r: r[2]):
+                (alias_map if kind == "a" else deployment_map)[version_id].append(value)
+        return alias_map, deployment_map
 
     async def aliases_of(self, session: AsyncSession, ids: Iterable[int]) -> dict[int, list[str]]:
         """The aliases pointing at each version."""

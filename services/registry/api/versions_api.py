@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import math
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
@@ -17,6 +19,7 @@ from sqlalchemy import Row, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lathe.kit.auth import ROLE_ADMIN, ROLE_READER, ROLE_SERVICE, ROLE_WRITER, current_principal
+from lathe.kit.batching import MicroBatcher
 from lathe.kit.db import Database
 from lathe.kit.errors import (
     Aborted,
@@ -34,7 +37,7 @@ from lathe.registry.v1 import model_pb2, registry_service_pb2, version_deploymen
 from services.registry.adapters import artifact_check
 from services.registry.adapters.search import compare, compile_filter, parse_sort
 from services.registry.adapters.tables import aliases, model_versions, version_deployments
-from services.registry.adapters.versions_repository import VersionRepository, utc
+from services.registry.adapters.versions_repository import Searchable, VersionRepository, utc
 from services.registry.api.convert import (
     BASIC,
     MV,
@@ -77,6 +80,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass
+class PendingVersion:
+    """A validated CreateModelVersion waiting for the batch writer."""
+
+    model_id: str
+    caller: str
+    request_id: str
+    request_hash: str
+    values: dict[str, Any]
+    searchable: Searchable
+    training_job: str
+
+
 class VersionsApi:
     """Model versions and everything attached to them; mixed into the RegistryServicer."""
 
@@ -86,6 +102,7 @@ class VersionsApi:
 
     def _init_versions(self, outbox: Outbox, *, sync_verify_max_bytes: int) -> None:
         self._versions = VersionRepository()
+        self._create_batcher: MicroBatcher[PendingVersion, MV] = MicroBatcher(self._write_versions)
         self._outbox = outbox
         self._sync_verify_max_bytes = sync_verify_max_bytes
         self._verify_queue: asyncio.Queue[int] = asyncio.Queue()
@@ -104,6 +121,7 @@ class VersionsApi:
 
     async def stop_background(self) -> None:
         """Stop the registration worker; pending versions resume at the next start."""
+        await self._create_batcher.close()
         if self._verifier is not None:
             self._verifier.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -130,9 +148,20 @@ class VersionsApi:
             await self._finish_registration(session, row, result)
 
     async def _finish_registration(self, session: Any, row: Row, result: artifact_check.CheckResult) -> None:
-        verification = verification_proto(result, row.manifest_digest)
+        values = self._registration_outcome(row.manifest_digest, result)
+        await session.execute(update(model_versions).where(
+            model_versions.c.id == row.id, model_versions.c.state == PENDING).values(
+            update_time=_now(), revision=model_versions.c.revision + 1, **values))
+        if values["state"] == READY:
+            await self._emit_registered(session, row.uid, row.model_id, row.number, row.creator,
+                                        MV.FromString(row.detail).lineage.training_job)
+
+    @staticmethod
+    def _registration_outcome(manifest_digest: str, result: artifact_check.CheckResult) -> dict[str, Any]:
+        """The columns a finished check sets: READY, or FAILED_REGISTRATION with the first mismatch."""
+        verification = verification_proto(result, manifest_digest)
         values: dict[str, Any] = {"verification": verification.SerializeToString(),
-                                  "integrity_failed": bool(result.mismatches)}
+                                  "integrity_failed": bool(result.mismatches), "state": READY, "error": None}
         if result.mismatches:
             first = result.mismatches[0]
             status = status_pb2.Status(
@@ -140,16 +169,21 @@ class VersionsApi:
                 message=f"{len(result.mismatches)} file(s) do not match the manifest; first: {first.path} "
                         f"({first.kind})")
             values.update(state=FAILED, error=status.SerializeToString())
-        else:
-            values.update(state=READY)
-        await session.execute(update(model_versions).where(
-            model_versions.c.id == row.id, model_versions.c.state == PENDING).values(
-            update_time=_now(), revision=model_versions.c.revision + 1, **values))
-        if not result.mismatches:
-            detail = MV.FromString(row.detail)
-            await self._emit(session, key=f"registered:{row.uid}", model_id=row.model_id, actor=row.creator,
-                             version_registered={"model_version": version_name(row.model_id, row.number),
-                                                 "training_job": detail.lineage.training_job})
+        return values
+
+    async def _emit_registered(self, session: Any, uid: str, model_id: str, number: int, creator: str,
+                               training_job: str) -> None:
+        await self._outbox.add_many(session, [self._registered_message(uid, model_id, number, creator,
+                                                                       training_job)])
+
+    @staticmethod
+    def _registered_message(uid: str, model_id: str, number: int, creator: str,
+                            training_job: str) -> tuple[str, str, bytes]:
+        key = f"registered:{uid}"
+        request = lifecycle_request(key=key, model_id=model_id, actor=creator, event_time=_now(),
+                                    version_registered={"model_version": version_name(model_id, number),
+                                                        "training_job": training_job})
+        return HISTORY_TOPIC, key, request.SerializeToString()
 
     async def _emit(self, session: Any, *, key: str, model_id: str, actor: str, **payload: Any) -> None:
         request = lifecycle_request(key=key, model_id=model_id, actor=actor, event_time=_now(), **payload)
@@ -158,15 +192,10 @@ class VersionsApi:
     # ---------------------------------------------------------------- helpers
 
     async def _proto(self, session: Any, row: Row, view: int = 0) -> MV:
-        alias_map = await self._versions.aliases_of(session, [row.id])
-        deployments = await self._versions.active_deployments_of(session, [row.id])
-        return version_to_proto(row, [f"models/{row.model_id}@{a}" for a in alias_map[row.id]],
-                                deployments[row.id], view)
+        return (await self._protos(session, [row], view))[0]
 
     async def _protos(self, session: Any, rows: list[Row], view: int) -> list[MV]:
-        ids = [r.id for r in rows]
-        alias_map = await self._versions.aliases_of(session, ids)
-        deployments = await self._versions.active_deployments_of(session, ids)
+        alias_map, deployments = await self._versions.references_of(session, [r.id for r in rows])
         return [version_to_proto(r, [f"models/{r.model_id}@{a}" for a in alias_map[r.id]], deployments[r.id], view)
                 for r in rows]
 
@@ -236,65 +265,97 @@ class VersionsApi:
         check = (await asyncio.to_thread(artifact_check.check_files, request.model_version.artifact_uri, files)
                  if inline else None)
         request_hash = request_digest(request)
+        pending = self._prepare_version(request, principal.user_id, model_id, creator, digest, total,
+                                        parent_version, check, request_hash)
         for attempt in range(3):
-            try:
-                return await self._create_version(request, principal.user_id, model_id, creator, digest, total,
-                                                  parent_version, check, request_hash)
-            except IntegrityError:
-                # A concurrent twin with the same request_id committed first; the next pass returns its result.
-                if attempt == 2:
-                    raise Aborted("concurrent registration with the same request_id; retry",
-                                  reason="CONCURRENT_CREATE") from None
-        raise AssertionError("unreachable")
-
-    async def _create_version(self, request: registry_service_pb2.CreateModelVersionRequest, caller: str,
-                              model_id: str, creator: str, digest: str, total: int, parent_version: str,
-                              check: artifact_check.CheckResult | None, request_hash: str) -> MV:
-        async with self._db.sessions.begin() as session:
-            if request.request_id:
-                earlier = await self._requests.find(session, method=CREATE_VERSION, principal=caller,
-                                                    request_id=request.request_id, digest=request_hash,
-                                                    response_type=MV)
+            if request.request_id and attempt > 0:
+                async with self._db.sessions() as session:
+                    earlier = await self._requests.find(session, method=CREATE_VERSION, principal=principal.user_id,
+                                                        request_id=request.request_id, digest=request_hash,
+                                                        response_type=MV)
                 if earlier is not None:
                     return earlier
-            model_uid, number = await self._versions.next_number(session, model_id)
-            now = _now()
-            detail = MV()
-            detail.CopyFrom(request.model_version)
-            for name in ("name", "uid", "version_number", "state", "error", "create_time", "update_time",
-                         "archive_time", "aliases", "active_deployments", "last_verification", "etag"):
-                detail.ClearField(name)
-            detail.creator = creator
-            detail.manifest.digest = digest
-            detail.manifest.total_size_bytes = total
-            detail.lineage.parent_version = parent_version
-            for metric in detail.metrics:
-                if not metric.HasField("measure_time"):
-                    metric.measure_time.FromDatetime(now)
-            mv = request.model_version
-            version_uid = str(uuid.uuid4())
-            version_id = await self._versions.insert(session, {
-                "uid": version_uid, "model_uid": model_uid, "number": number, "state": PENDING,
-                "description": mv.description, "creator": creator, "recipe": mv.recipe,
-                "architecture_family": mv.architecture.family, "artifact_uri": mv.artifact_uri,
-                "manifest_digest": digest, "lineage_snapshot": mv.lineage.snapshot,
-                "lineage_snapshot_digest": mv.lineage.snapshot_digest,
-                "lineage_training_job": mv.lineage.training_job, "lineage_parent_version": parent_version,
-                "lineage_code_version": mv.lineage.code_version, "lineage_base_model": mv.lineage.base_model,
-                "detail": detail.SerializeToString(), "create_time": now, "update_time": now,
-                "integrity_failed": False, "revision": 1,
-            }, searchable(detail))
-            row = (await self._versions.rows_by_ids(session, [version_id]))[version_id]
-            if check is not None:
-                await self._finish_registration(session, row, check)
-                row = (await self._versions.rows_by_ids(session, [version_id]))[version_id]
-            response = await self._proto(session, row)
-            if request.request_id:
-                await self._requests.remember(session, method=CREATE_VERSION, principal=caller,
-                                              request_id=request.request_id, digest=request_hash, response=response)
-        if check is None:
-            self._verify_queue.put_nowait(version_id)
-        return response
+            try:
+                return await self._create_batcher.submit(pending)
+            except IntegrityError:
+                # The request_id was used already (a retry, or a concurrent twin that committed first): the next
+                # pass looks it up and returns the first result.
+                continue
+        raise Aborted("concurrent registration with the same request_id; retry", reason="CONCURRENT_CREATE")
+
+    def _prepare_version(self, request: registry_service_pb2.CreateModelVersionRequest, caller: str,
+                         model_id: str, creator: str, digest: str, total: int, parent_version: str,
+                         check: artifact_check.CheckResult | None, request_hash: str) -> PendingVersion:
+        """Everything a new version's rows need except its number, which the batch writer assigns."""
+        now = _now()
+        detail = MV()
+        detail.CopyFrom(request.model_version)
+        for name in ("name", "uid", "version_number", "state", "error", "create_time", "update_time",
+                     "archive_time", "aliases", "active_deployments", "last_verification", "etag"):
+            detail.ClearField(name)
+        detail.creator = creator
+        detail.manifest.digest = digest
+        detail.manifest.total_size_bytes = total
+        detail.lineage.parent_version = parent_version
+        for metric in detail.metrics:
+            if not metric.HasField("measure_time"):
+                metric.measure_time.FromDatetime(now)
+        mv = request.model_version
+        outcome = (self._registration_outcome(digest, check) if check is not None
+                   else {"state": PENDING, "error": None, "verification": None, "integrity_failed": False})
+        values = {
+            "uid": str(uuid.uuid4()), "description": mv.description, "creator": creator, "recipe": mv.recipe,
+            "architecture_family": mv.architecture.family, "artifact_uri": mv.artifact_uri,
+            "manifest_digest": digest, "lineage_snapshot": mv.lineage.snapshot,
+            "lineage_snapshot_digest": mv.lineage.snapshot_digest,
+            "lineage_training_job": mv.lineage.training_job, "lineage_parent_version": parent_version,
+            "lineage_code_version": mv.lineage.code_version, "lineage_base_model": mv.lineage.base_model,
+            "detail": detail.SerializeToString(), "create_time": now, "update_time": now, "archive_time": None,
+            "revision": 1, **outcome,
+        }
+        return PendingVersion(model_id=model_id, caller=caller, request_id=request.request_id,
+                              request_hash=request_hash, values=values, searchable=searchable(detail),
+                              training_job=mv.lineage.training_job)
+
+    async def _write_versions(self, items: list[PendingVersion]) -> list[MV | BaseException]:
+        """Write a batch of new versions in one transaction (numbers, rows, side rows, events, request log).
+
+        The model rows stay locked until commit, so numbers are dense and unique under any concurrency. The
+        request log is written last: a reused request_id fails the whole batch, which the batcher then
+        retries item by item so that only the reused one fails.
+        """
+        results: list[MV | BaseException] = [AssertionError("unwritten")] * len(items)
+        written: list[tuple[int, int]] = []
+        async with self._db.sessions.begin() as session:
+            numbers = await self._versions.take_numbers(session, [item.model_id for item in items])
+            rows, searchables = [], []
+            for i, item in enumerate(items):
+                if item.model_id not in numbers:
+                    results[i] = NotFound(f"model 'models/{item.model_id}' does not exist", reason="MODEL_NOT_FOUND",
+                                          metadata={"name": f"models/{item.model_id}"})
+                    continue
+                model_uid, number = numbers[item.model_id].pop(0)
+                rows.append({**item.values, "model_uid": model_uid, "number": number})
+                searchables.append(item.searchable)
+                written.append((i, number))
+            ids = await self._versions.insert_many(session, rows, searchables)
+            events, logs = [], []
+            for (i, number), row, version_id in zip(written, rows, ids, strict=True):
+                item = items[i]
+                if row["state"] == READY:
+                    events.append(self._registered_message(row["uid"], item.model_id, number, row["creator"],
+                                                           item.training_job))
+                # A new version has no aliases or deployments yet: its response needs no read back.
+                response = version_to_proto(SimpleNamespace(id=version_id, model_id=item.model_id, **row), [], [])
+                if item.request_id:
+                    logs.append((item.caller, item.request_id, item.request_hash, response))
+                results[i] = response
+            await self._outbox.add_many(session, events)
+            await self._requests.remember_many(session, method=CREATE_VERSION, entries=logs)
+        for (_, _), row, version_id in zip(written, rows, ids, strict=True):
+            if row["state"] == PENDING:
+                self._verify_queue.put_nowait(version_id)
+        return results
 
     async def GetModelVersion(self, request: registry_service_pb2.GetModelVersionRequest,
                               context: grpc.aio.ServicerContext) -> MV:
