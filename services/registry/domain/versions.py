@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lathe.kit.errors import FieldViolation, InvalidArgument
+from lathe.kit.manifest import FileEntry as ManifestFile
+from lathe.kit.manifest import manifest_digest
 from services.registry.domain.models import validate_model_id
 
 VERSION_NAME_RE = re.compile(r"^models/(?P<model>[^/@]+)/versions/(?P<version>[0-9]+)$")
@@ -66,21 +67,6 @@ def validate_alias(alias: str, field: str = "alias", *, allow_latest: bool = Fal
 def version_name(model_id: str, number: int) -> str:
     """``models/{model}/versions/{number}``."""
     return f"models/{model_id}/versions/{number}"
-
-
-@dataclass(frozen=True)
-class ManifestFile:
-    """One file of an artifact."""
-
-    path: str
-    size_bytes: int
-    sha256: str
-
-
-def manifest_digest(files: Iterable[ManifestFile]) -> str:
-    """``sha256:<hex>`` over sorted ``<sha256> <size> <path>\\n`` lines: the same files, the same digest."""
-    lines = sorted(f"{f.sha256} {f.size_bytes} {f.path}\n" for f in files)
-    return "sha256:" + hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 def validate_manifest(files: Sequence[ManifestFile], digest: str, field: str = "model_version.manifest") -> str:
