@@ -16,7 +16,9 @@ from sqlalchemy.engine import make_url
 
 from lathe.kit.auth import ROLE_ADMIN, ROLE_SERVICE, ROLE_USER, write_tokens_file
 from lathe.kit.clients import create_channel
+from lathe.kit.logging import configure_logging
 from lathe.kit.server import GrpcServer
+from lathe.kit.settings import LogFormat
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -25,6 +27,12 @@ BACKENDS = ("sqlite", "postgres")
 
 def _admin_url() -> str:
     return os.environ.get("LATHE_TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logging() -> None:
+    """Servers under test log JSON to the stderr of the session, not to whatever a CLI test captures."""
+    configure_logging("info", LogFormat.JSON)
 
 
 @pytest.fixture(scope="session")

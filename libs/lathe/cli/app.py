@@ -5,33 +5,24 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from lathe.cli.connect import HomeOption, resolve_home
+from lathe.cli.history import history_app
+from lathe.cli.registry import models_app
 from lathe.cli.suite import Suite, check_health
-from lathe.kit.home import Home
 from lathe.kit.settings import DEFAULT_PORTS, SERVICES
 
 app = typer.Typer(name="lathe", help="Lathe: data in, trained, versioned, deployed models out.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console()
 err = Console(stderr=True)
-
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", help="Suite home folder (default: $LATHE_HOME or ./.lathe).", show_default=False),
-]
-
-
-def resolve_home(home: Path | None) -> Home:
-    """The home folder in force: --home, then $LATHE_HOME, then ./.lathe."""
-    root = home or Path(os.environ.get("LATHE_HOME") or Path.cwd() / ".lathe")
-    return Home(root.expanduser().resolve())
-
+app.add_typer(history_app, name="history")
+app.add_typer(models_app, name="models")
 
 @app.command()
 def up(

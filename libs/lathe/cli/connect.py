@@ -7,7 +7,8 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from pathlib import Path
+from typing import Annotated, TypeVar
 
 import grpc
 import typer
@@ -20,6 +21,17 @@ from lathe.kit.settings import DEFAULT_PORTS
 
 T = TypeVar("T")
 err = Console(stderr=True)
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="Suite home folder (default: $LATHE_HOME or ./.lathe).", show_default=False),
+]
+
+
+def resolve_home(home: Path | None) -> Home:
+    """The home folder in force: --home, then $LATHE_HOME, then ./.lathe."""
+    root = home or Path(os.environ.get("LATHE_HOME") or Path.cwd() / ".lathe")
+    return Home(root.expanduser().resolve())
 
 # Exit codes a script can tell apart.
 EXIT_FAILED = 1

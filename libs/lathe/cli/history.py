@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from lathe.cli.connect import EXIT_USAGE, channel_to, run
+from lathe.cli.connect import EXIT_USAGE, HomeOption, channel_to, resolve_home, run
 from lathe.history.v1 import history_service_pb2 as hs
 from lathe.history.v1 import session_pb2
 from lathe.history.v1.history_service_pb2_grpc import HistoryServiceStub
@@ -27,11 +27,6 @@ console = Console()
 err = Console(stderr=True)
 Session = session_pb2.Session
 
-# The same option as lathe.cli.app.HomeOption (not imported: app imports this module).
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", help="Suite home folder (default: $LATHE_HOME or ./.lathe).", show_default=False),
-]
 UserOption = Annotated[str | None, typer.Option("--user", "-u", help="Only this user's sessions (admins).")]
 SinceOption = Annotated[
     str | None,
@@ -43,8 +38,6 @@ _OUTCOME_STYLE = {"SUCCEEDED": "green", "FAILED": "red", "CANCELLED": "yellow"}
 
 
 def _home(home: Path | None) -> Home:
-    from lathe.cli.app import resolve_home
-
     return resolve_home(home)
 
 

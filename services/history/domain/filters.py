@@ -23,7 +23,7 @@ EQUALITY = ("=", "!=")
 
 _FIELD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _OPERATOR_RE = re.compile(r">=|<=|!=|=|<|>|:")
-_BARE_RE = re.compile(r"[^\s\"()]+")
+_BARE_RE = re.compile(r"[^\s\"'()]+")
 _UNSUPPORTED = {"OR", "NOT", "-"}
 
 
@@ -123,7 +123,9 @@ def _literal(text: str, pos: int, field: str) -> tuple[str, int, bool]:
     """The literal starting at ``pos``: its text, where it ends, and whether it was quoted."""
     if pos >= len(text):
         raise filter_error(pos, "expected a value, found the end of the filter", field)
-    if text[pos] == '"':
+    if text[pos] in "\"'":
+        # Single quotes work as in the registry's filters, so one habit serves every Lathe filter.
+        quote = text[pos]
         out, i = [], pos + 1
         while i < len(text):
             char = text[i]
@@ -131,7 +133,7 @@ def _literal(text: str, pos: int, field: str) -> tuple[str, int, bool]:
                 out.append(text[i + 1])
                 i += 2
                 continue
-            if char == '"':
+            if char == quote:
                 return "".join(out), i + 1, True
             out.append(char)
             i += 1
