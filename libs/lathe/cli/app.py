@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lathe.cli.connect import HomeOption, resolve_home
+from lathe.cli.corpus import corpus_app
 from lathe.cli.history import history_app
 from lathe.cli.registry import models_app
 from lathe.cli.suite import Suite, check_health
@@ -23,6 +24,7 @@ console = Console()
 err = Console(stderr=True)
 app.add_typer(history_app, name="history")
 app.add_typer(models_app, name="models")
+app.add_typer(corpus_app, name="corpus")
 
 @app.command()
 def up(
