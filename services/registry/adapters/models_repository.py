@@ -11,10 +11,10 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lathe.kit.errors import Aborted, InvalidArgument, NotFound
+from lathe.kit.filtering import BoolOp, Comparison, Expr, parse_filter
 from lathe.kit.keyset import SortKey, keyset_after, order_clauses
 from services.registry.adapters.search import compare
 from services.registry.adapters.tables import models
-from services.registry.domain.filter import BoolOp, Comparison, Expr, parse_filter
 from services.registry.domain.models import ModelRecord
 
 SORTABLE = {

@@ -1,4 +1,4 @@
-"""Compiles the filter AST (domain/filter.py) and order_by into SQLAlchemy over the version tables.
+"""Compiles the filter AST (lathe.kit.filtering) and order_by into SQLAlchemy over the version tables.
 
 Every value is a bound parameter; field names only ever select from a fixed table of columns. Tag, metric
 and hyperparameter conditions are EXISTS subqueries on their (key, value) indexes, so a version missing the
@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, exists, or_, select
 
 from lathe.kit.errors import InvalidArgument
+from lathe.kit.filtering import BoolOp, Comparison, Expr, filter_error, parse_filter
 from lathe.kit.keyset import SortKey
 from lathe.registry.v1 import model_version_pb2
 from services.registry.adapters.tables import (
@@ -23,7 +24,6 @@ from services.registry.adapters.tables import (
     version_params,
     version_tags,
 )
-from services.registry.domain.filter import BoolOp, Comparison, Expr, filter_error, parse_filter
 
 v = model_versions
 FIELDS: dict[str, str] = {

@@ -29,6 +29,7 @@ from lathe.kit.errors import (
     NotFound,
     PermissionDenied,
 )
+from lathe.kit.filtering import BoolOp, parse_filter
 from lathe.kit.idempotency import RequestLog, request_digest, validate_request_id
 from lathe.kit.keyset import keyset_after, order_clauses, parse_order_by
 from lathe.kit.outbox import Outbox
@@ -52,7 +53,6 @@ from services.registry.api.convert import (
     verification_proto,
     version_to_proto,
 )
-from services.registry.domain.filter import BoolOp, parse_filter
 from services.registry.domain.models import MAX_DESCRIPTION, parse_model_name, validate_fields
 from services.registry.domain.versions import (
     DEPLOYMENT_RE,

@@ -1,8 +1,9 @@
-"""The registry's filter language: a tokenizer and a recursive-descent parser into a small AST.
+"""Lathe's filter language: a tokenizer and a recursive-descent parser into a small AST.
 
     metrics.val_loss < 1.6 AND (tags.team = 'nlp' OR tags.team IN ('search', 'qa')) AND state = READY
 
-The AST is pure data; adapters/search.py turns it into SQL with bound parameters only. Every error names
+The AST is pure data; each service compiles it to SQL over its own columns, with bound parameters only
+(the registry: services/registry/adapters/search.py). Every error names
 the 1-based column and the token where parsing stopped.
 """
 
