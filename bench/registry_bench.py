@@ -17,7 +17,6 @@ import json
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,13 +27,13 @@ from pathlib import Path
 
 import asyncpg
 import grpc
-from google.protobuf import struct_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy.engine import make_url
 
 from lathe.kit.auth import write_tokens_file
 from lathe.kit.clients import create_channel
-from lathe.registry.v1 import model_pb2, model_version_pb2, registry_service_pb2 as rs
+from lathe.registry.v1 import model_pb2, model_version_pb2
+from lathe.registry.v1 import registry_service_pb2 as rs
 from lathe.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 
 MV = model_version_pb2.ModelVersion
@@ -52,7 +51,7 @@ def free_port() -> int:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 async def wait_healthy(address: str, process: subprocess.Popen) -> None:
@@ -207,7 +206,7 @@ async def main() -> int:
            "LATHE_TOKENS_FILE": str(tokens), "LATHE_LOG_LEVEL": "warning", "LATHE_LOG_FORMAT": "json",
            "LATHE_HISTORY_ADDRESS": "127.0.0.1:9"}
     server = subprocess.Popen([sys.executable, "-m", "services.registry"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=open(work / "registry.log", "wb"))  # noqa: SIM115
+                              stdout=subprocess.DEVNULL, stderr=open(work / "registry.log", "wb"))
     figures: dict[str, float] = {}
     try:
         await wait_healthy(address, server)

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from lathe.cli.connect import HomeOption, resolve_home
 from lathe.cli.corpus import corpus_app
+from lathe.cli.deployer import deployer_app
 from lathe.cli.history import history_app
 from lathe.cli.registry import models_app
 from lathe.cli.suite import Suite, check_health
@@ -25,6 +26,7 @@ err = Console(stderr=True)
 app.add_typer(history_app, name="history")
 app.add_typer(models_app, name="models")
 app.add_typer(corpus_app, name="corpus")
+app.add_typer(deployer_app)  # deploy, deployments, rollback, infer: top-level verbs
 
 @app.command()
 def up(

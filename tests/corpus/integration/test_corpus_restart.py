@@ -48,7 +48,7 @@ async def wait_for(stub, name: str, predicate, limit_s: float) -> Batch:
 async def test_kill_minus_9_mid_import_then_restart_completes_the_batch(tmp_path, tokens, postgres_url):
     root = tmp_path / "imports"
     root.mkdir()
-    threads = json.loads(STACKFAQ.read_bytes())["root"]["qapair"][:12]  # noqa: ASYNC240 - setup, before any server
+    threads = json.loads(STACKFAQ.read_bytes())["root"]["qapair"][:12]
     (root / "faq.json").write_text(json.dumps({"root": {"qapair": threads}}))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LATHE_")}

@@ -14,6 +14,7 @@ from lathe.kit.errors import from_rpc_error
 from lathe.kit.peers import service_full_name
 from lathe.kit.settings import SERVICES
 
+
 def _rpcs(service: str) -> list[tuple[str, object, bool]]:
     """(full method, request class, server-streaming) of every RPC of the service, and whether it is built."""
     module = importlib.import_module(f"lathe.{service}.v1.{service}_service_pb2")

@@ -15,7 +15,8 @@ from google.protobuf import field_mask_pb2, struct_pb2
 
 from lathe.history.v1 import history_service_pb2
 from lathe.kit.errors import from_rpc_error
-from lathe.registry.v1 import model_pb2, model_version_pb2, registry_service_pb2 as rs, version_deployment_pb2
+from lathe.registry.v1 import model_pb2, model_version_pb2, version_deployment_pb2
+from lathe.registry.v1 import registry_service_pb2 as rs
 from lathe.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 
 MV = model_version_pb2.ModelVersion
