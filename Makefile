@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BUF_VERSION ?= 1.75.0
 
-.PHONY: install up test lint protos protos-check proto-lint imports bench clean
+.PHONY: install up test lint protos protos-check proto-lint imports bench clean deploy-check
 
 # Install everything into .venv. torch comes first in the same pip call so the CPU build on this
 # machine's disk satisfies sentence-transformers instead of a multi-GB CUDA download.
@@ -24,7 +24,7 @@ up: install
 test: install protos-check imports
 	$(PY) -m pytest
 
-lint: install protos-check imports proto-lint
+lint: install protos-check imports proto-lint deploy-check
 	$(VENV)/bin/ruff check libs services tests protos
 
 protos: install
@@ -43,6 +43,14 @@ proto-lint: install
 	$(PY) protos/generate.py --image $(VENV)/protos.binpb
 	npx --yes @bufbuild/buf@$(BUF_VERSION) lint $(VENV)/protos.binpb --config protos/buf.yaml \
 		--path lathe
+
+## Render every kustomize target (kubectl kustomize), validate each object offline against the Kubernetes schema
+## (kubernetes-validate --strict) and check the deployment invariants (deploy/README.md).
+deploy-check: install
+	$(VENV)/bin/ruff check deploy
+	$(PY) deploy/check.py --output $(VENV)/deploy-rendered
+	$(VENV)/bin/kubernetes-validate --strict --quiet -k 1.30.0 $(VENV)/deploy-rendered/*.yaml
+	$(VENV)/bin/kubernetes-validate --strict --quiet -k 1.37.0 $(VENV)/deploy-rendered/*.yaml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

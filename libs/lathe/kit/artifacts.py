@@ -1,7 +1,7 @@
 """The content-addressed artifact store: every blob is named by its sha256 and verified when read.
 
 ``open_store(root)`` picks the backend by URI scheme: a path or ``file://`` is a local folder (the embedded
-default, ``<home>/artifacts``); other schemes (``s3://``) join as backends are added. Blobs live at
+default, ``<home>/artifacts``); ``s3://bucket/prefix`` is any S3-compatible object store (lathe.kit.s3). Blobs live at
 ``sha256/<2 hex>/<64 hex>``, so the same bytes are stored once and a name can never point at other bytes.
 The methods are synchronous (file and network I/O); async callers run them with ``asyncio.to_thread``.
 """
@@ -180,8 +180,12 @@ def _verify(uri: str, actual: str, expected: str | None) -> None:
 
 
 def open_store(root: str) -> ArtifactStore:
-    """The store at ``root`` (a folder path or ``file://`` URI)."""
+    """The store at ``root``: a folder path or ``file://`` URI, or ``s3://bucket[/prefix]`` (see lathe.kit.s3)."""
     parsed = urlparse(root)
     if parsed.scheme in ("", "file"):
         return LocalArtifactStore(Path(parsed.path if parsed.scheme else root))
-    raise ValueError(f"unsupported artifact store {root!r}: use a folder path or file:// URI")
+    if parsed.scheme == "s3":
+        from lathe.kit.s3 import S3ArtifactStore  # boto3 is imported only by suites that use S3
+
+        return S3ArtifactStore.from_uri(root)
+    raise ValueError(f"unsupported artifact store {root!r}: use a folder path, file:// or s3:// URI")
