@@ -1,25 +1,70 @@
-"""Composition root of the trainer service: settings → database → servicer → server."""
+"""Composition root of the trainer: settings → database → store → outbox → scheduler → servicer → server."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import grpc
+
+from lathe.history.v1 import history_service_pb2
 from lathe.kit.auth import TokenAuthenticator
+from lathe.kit.outbox import Outbox
+from lathe.kit.peers import Peers
 from lathe.kit.server import GrpcServer, ServiceBinding, build_server
 from lathe.kit.service import open_database
-from lathe.trainer.v1 import trainer_service_pb2, trainer_service_pb2_grpc
+from lathe.registry.v1 import model_pb2, registry_service_pb2
+from lathe.trainer.v1 import trainer_service_pb2, trainer_service_pb2_grpc, training_event_pb2
+from services.trainer.adapters.records import HISTORY_TOPIC, REGISTRY_TOPIC, Records
+from services.trainer.adapters.scheduler import Scheduler, discover_devices
+from services.trainer.adapters.store import JobStore, job_id_of
+from services.trainer.adapters.tables import outbox as outbox_table
 from services.trainer.api.servicer import TrainerServicer
 from services.trainer.settings import TrainerSettings
 
 SERVICE = "trainer"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 FULL_NAME = trainer_service_pb2.DESCRIPTOR.services_by_name["TrainerService"].full_name
+Event = training_event_pb2.TrainingEvent
 
 
 async def build(settings: TrainerSettings) -> GrpcServer:
-    """Wire the trainer service from ``settings``: connect and migrate its database, then build its server."""
+    """Wire the trainer from ``settings``: database, job store, outbox to registry and history, scheduler."""
     db = await open_database(settings, SERVICE, MIGRATIONS)
-    servicer = TrainerServicer(db)
+    peers = Peers.from_settings(settings)
+    store = JobStore(db)
+
+    async def to_registry(payload: bytes, key: str) -> None:
+        request = registry_service_pb2.CreateModelVersionRequest.FromString(payload)
+        request.request_id = key
+        registry = peers.registry()
+        try:
+            await registry.CreateModel(registry_service_pb2.CreateModelRequest(
+                model_id=request.parent.split("/", 1)[1], model=model_pb2.Model(), request_id=f"model:{key}"))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.ALREADY_EXISTS:
+                raise
+        version = await registry.CreateModelVersion(request)
+        await store.append(job_id_of(request.model_version.lineage.training_job), [Event(
+            model_version_registered=Event.ModelVersionRegistered(model_version=version.name))],
+            only_if=lambda job: not job.model_version)
+
+    async def to_history(payload: bytes, key: str) -> None:
+        request = history_service_pb2.RecordSessionRequest.FromString(payload)
+        request.request_id = key
+        await peers.history().RecordSession(request)
+
+    outbox = Outbox(db, outbox_table, {REGISTRY_TOPIC: to_registry, HISTORY_TOPIC: to_history},
+                    poll_interval=settings.trainer_outbox_poll_seconds,
+                    max_backoff=settings.trainer_outbox_max_backoff_seconds)
+    store.side_effects.append(Records(outbox).on_events)
+    scheduler = Scheduler(
+        store, peers, devices=discover_devices(settings.trainer_devices), home=settings.home,
+        artifact_root=settings.resolved_artifact_root(),
+        cpu_threads=settings.trainer_cpu_threads or os.cpu_count() or 1,
+        cancel_grace_seconds=settings.trainer_cancel_grace_seconds,
+        flush_interval=settings.trainer_event_flush_seconds)
+    servicer = TrainerServicer(db, store, scheduler, peers)
     server = build_server(
         [ServiceBinding(FULL_NAME, trainer_service_pb2_grpc.add_TrainerServiceServicer_to_server, servicer)],
         authenticator=TokenAuthenticator.from_file(settings.resolved_tokens_file()),
@@ -28,5 +73,10 @@ async def build(settings: TrainerSettings) -> GrpcServer:
         max_message_bytes=settings.max_message_bytes,
         error_domain="trainer.lathe.dev",
     )
-    server.on_stop.append(db.dispose)
+    await scheduler.start()
+    outbox.start()
+    # Stopped in reverse order: the relay and the workers before the channels and the database.
+    server.on_stop.extend([db.dispose, peers.close, outbox.stop, scheduler.stop])
+    server.outbox = outbox  # type: ignore[attr-defined]
+    server.scheduler = scheduler  # type: ignore[attr-defined]
     return server

@@ -17,6 +17,7 @@ from lathe.cli.deployer import deployer_app
 from lathe.cli.history import history_app
 from lathe.cli.registry import models_app
 from lathe.cli.suite import Suite, check_health
+from lathe.cli.trainer import trainer_app
 from lathe.kit.settings import DEFAULT_PORTS, SERVICES
 
 app = typer.Typer(name="lathe", help="Lathe: data in, trained, versioned, deployed models out.",
@@ -26,6 +27,7 @@ err = Console(stderr=True)
 app.add_typer(history_app, name="history")
 app.add_typer(models_app, name="models")
 app.add_typer(corpus_app, name="corpus")
+app.add_typer(trainer_app)  # train, jobs, job: top-level verbs
 app.add_typer(deployer_app)  # deploy, deployments, rollback, infer: top-level verbs
 
 @app.command()

@@ -143,20 +143,30 @@ class LoggingInterceptor(_WrappingInterceptor):
             _outcome.set(outcome),
         )
         structlog.contextvars.bind_contextvars(request_id=request_id, method=method)
-        return (time.perf_counter(), tokens, outcome)
+        # Read the peer now: once a streaming client has gone, asking the call for it crashes grpc.
+        return (time.perf_counter(), tokens, outcome, context.peer())
 
     def exit(self, method: str, context: grpc.aio.ServicerContext, state: Any) -> None:
-        started, tokens, outcome = state
+        started, tokens, outcome, peer = state
         code = outcome[-1] if outcome else grpc.StatusCode.OK
         _log.info(
             "rpc_finished",
             code=code.name,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
-            peer=context.peer(),
+            peer=peer,
         )
         structlog.contextvars.unbind_contextvars("request_id", "method", "user")
-        _request_id.reset(tokens[0])
-        _outcome.reset(tokens[1])
+        _reset(_request_id, tokens[0])
+        _reset(_outcome, tokens[1])
+
+
+def _reset(var: contextvars.ContextVar, token: contextvars.Token) -> None:
+    """Undo a ``set``; a streaming handler closed from another task (a client that went away while the
+    generator was suspended) runs its cleanup in another context, where the token cannot be used."""
+    try:
+        var.reset(token)
+    except ValueError:
+        var.set(None)
 
 
 def _record(code: grpc.StatusCode) -> None:
@@ -220,4 +230,7 @@ class AuthInterceptor(_WrappingInterceptor):
 
     def exit(self, method: str, context: grpc.aio.ServicerContext, state: Any) -> None:
         if state is not None:
-            reset_current_principal(state)
+            try:
+                reset_current_principal(state)
+            except ValueError:  # closed from another context, as above
+                set_current_principal(None)

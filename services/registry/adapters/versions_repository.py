@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, delete, func, insert, literal, select, union_all, update
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from lathe.kit.errors import NotFound
 from lathe.kit.keyset import SortKey, keyset_after
@@ -65,27 +65,25 @@ class VersionRepository:
                            metadata={"name": f"models/{model_id}"})
         return row
 
-    async def take_numbers(self, session: AsyncSession, model_ids: list[str]) -> dict[str, list[tuple[str, int]]]:
+    async def take_numbers(self, session: AsyncSession | AsyncConnection, model_ids: list[str]
+                           ) -> dict[str, list[tuple[str, int]]]:
         """Reserve the next version numbers: one per entry of ``model_ids`` (a model may repeat).
 
-        Locks the model rows in id order (so concurrent writers cannot deadlock) until the transaction ends;
-        models that do not exist are absent from the result.
+        One UPDATE … RETURNING both reserves the numbers and locks the model rows until the transaction
+        ends, so numbers are dense and unique under any concurrency; models that do not exist are absent
+        from the result.
         """
         wanted = Counter(model_ids)
         rows = (await session.execute(
-            select(models.c.model_id, models.c.uid, models.c.latest_version_number)
-            .where(models.c.model_id.in_(sorted(wanted))).order_by(models.c.model_id).with_for_update()
-        )).all()
-        if not rows:
-            return {}
-        await session.execute(
-            update(models).where(models.c.model_id.in_([r.model_id for r in rows])).values(
+            update(models).where(models.c.model_id.in_(sorted(wanted))).values(
                 latest_version_number=models.c.latest_version_number
-                + case({r.model_id: wanted[r.model_id] for r in rows}, value=models.c.model_id)))
-        return {r.model_id: [(r.uid, r.latest_version_number + k + 1) for k in range(wanted[r.model_id])]
-                for r in rows}
+                + case(dict(wanted), value=models.c.model_id, else_=0))
+            .returning(models.c.model_id, models.c.uid, models.c.latest_version_number)
+        )).all()
+        return {r.model_id: [(r.uid, r.latest_version_number - wanted[r.model_id] + k + 1)
+                             for k in range(wanted[r.model_id])] for r in rows}
 
-    async def insert_many(self, session: AsyncSession, rows: list[dict[str, Any]],
+    async def insert_many(self, session: AsyncSession | AsyncConnection, rows: list[dict[str, Any]],
                           searchables: list[Searchable]) -> list[int]:
         """Store versions and their side rows with one statement per table; returns their ids in order."""
         if not rows:

@@ -326,7 +326,8 @@ class VersionsApi:
         """
         results: list[MV | BaseException] = [AssertionError("unwritten")] * len(items)
         written: list[tuple[int, int]] = []
-        async with self._db.sessions.begin() as session:
+        # Core on a plain connection: this is the registry's hottest write path and needs no ORM session.
+        async with self._db.engine.begin() as session:
             numbers = await self._versions.take_numbers(session, [item.model_id for item in items])
             rows, searchables = [], []
             for i, item in enumerate(items):

@@ -32,8 +32,8 @@ class TrainerServiceStub:
     versions.
 
     Every RPC requires `authorization: Bearer <token>` metadata and returns UNAUTHENTICATED without a valid
-    token. A job belongs to the principal that created it; other principals get PERMISSION_DENIED on it
-    unless they have the admin role. Errors carry a `google.rpc.ErrorInfo` (domain `trainer.lathe.dev`,
+    token. A job belongs to the principal that created it; other principals get NOT_FOUND for it (its
+    existence is not revealed) unless they have the admin role. Errors carry a `google.rpc.ErrorInfo` (domain `trainer.lathe.dev`,
     an UPPER_SNAKE reason) and, for bad input, a `google.rpc.BadRequest` naming the offending field.
     """
 
@@ -96,8 +96,8 @@ class TrainerServiceServicer:
     versions.
 
     Every RPC requires `authorization: Bearer <token>` metadata and returns UNAUTHENTICATED without a valid
-    token. A job belongs to the principal that created it; other principals get PERMISSION_DENIED on it
-    unless they have the admin role. Errors carry a `google.rpc.ErrorInfo` (domain `trainer.lathe.dev`,
+    token. A job belongs to the principal that created it; other principals get NOT_FOUND for it (its
+    existence is not revealed) unless they have the admin role. Errors carry a `google.rpc.ErrorInfo` (domain `trainer.lathe.dev`,
     an UPPER_SNAKE reason) and, for bad input, a `google.rpc.BadRequest` naming the offending field.
     """
 
@@ -297,8 +297,8 @@ class TrainerService:
     versions.
 
     Every RPC requires `authorization: Bearer <token>` metadata and returns UNAUTHENTICATED without a valid
-    token. A job belongs to the principal that created it; other principals get PERMISSION_DENIED on it
-    unless they have the admin role. Errors carry a `google.rpc.ErrorInfo` (domain `trainer.lathe.dev`,
+    token. A job belongs to the principal that created it; other principals get NOT_FOUND for it (its
+    existence is not revealed) unless they have the admin role. Errors carry a `google.rpc.ErrorInfo` (domain `trainer.lathe.dev`,
     an UPPER_SNAKE reason) and, for bad input, a `google.rpc.BadRequest` naming the offending field.
     """
 

@@ -1,0 +1,402 @@
+"""Devices, the queue and worker processes: at most one job per device, each in its own process.
+
+The scheduler discovers its devices (each CUDA GPU, else one CPU device), starts queued jobs in order of
+priority then creation on free devices, watches each worker (its event frames, its exit), restarts crashed
+workers from the last checkpoint per ``max_restarts``, and on start-up resumes the jobs that were RUNNING
+when the service stopped, without consuming a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import structlog
+from google.rpc import code_pb2, status_pb2
+
+from lathe.corpus.v1 import corpus_service_pb2, snapshot_pb2
+from lathe.kit.peers import Peers
+from lathe.registry.v1 import registry_service_pb2
+from lathe.trainer.v1 import training_config_pb2 as cfg
+from lathe.trainer.v1 import training_event_pb2, training_job_pb2
+from services.trainer.adapters.frames import HEADER, MAX_FRAME
+from services.trainer.adapters.store import JobStore
+from services.trainer.domain.config import total_steps
+
+_log = structlog.get_logger("lathe.trainer.scheduler")
+Event = training_event_pb2.TrainingEvent
+State = training_job_pb2.TrainingJob.State
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class Device:
+    """One device jobs are pinned to."""
+
+    name: str
+    kind: int
+    index: int = 0
+
+
+def discover_devices(spec: str) -> list[Device]:
+    """``auto``: every CUDA GPU, else the CPU; or a comma-separated list such as ``cpu`` or ``cuda:0,cuda:1``."""
+    if spec == "auto":
+        count = 0
+        with contextlib.suppress(Exception):
+            import torch
+
+            count = torch.cuda.device_count()
+        if count:
+            return [Device(f"cuda:{i}", cfg.DEVICE_KIND_CUDA, i) for i in range(count)]
+        return [Device("cpu", cfg.DEVICE_KIND_CPU)]
+    devices = []
+    for name in (part.strip() for part in spec.split(",") if part.strip()):
+        if name.startswith("cuda:"):
+            devices.append(Device(name, cfg.DEVICE_KIND_CUDA, int(name.split(":")[1])))
+        else:
+            devices.append(Device(name, cfg.DEVICE_KIND_CPU, len(devices)))
+    return devices
+
+
+@dataclass
+class Worker:
+    """A running worker process of one job."""
+
+    job_id: str
+    device: Device
+    attempt: int
+    process: asyncio.subprocess.Process
+    cancel_requested: bool = False
+    last_step: int = 0
+    succeeded: bool = False
+    last_error: str = ""
+    task: asyncio.Task | None = None
+    pending: list[Event] = field(default_factory=list)
+
+
+class Scheduler:
+    """Assigns queued jobs to free devices and supervises their worker processes."""
+
+    def __init__(self, store: JobStore, peers: Peers, *, devices: list[Device], home: Path, artifact_root: str,
+                 cpu_threads: int, cancel_grace_seconds: float, flush_interval: float) -> None:
+        self.store = store
+        self.peers = peers
+        self.devices = devices
+        self.home = home
+        self.artifact_root = artifact_root
+        self.cpu_threads = cpu_threads
+        self.cancel_grace = cancel_grace_seconds
+        self.flush_interval = flush_interval
+        self.workers: dict[str, Worker] = {}
+        self.busy: dict[str, str] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+        self._recover: list[str] = []
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Recover jobs left RUNNING or CANCELLING by a previous run, then start scheduling."""
+        for job_id, _, _ in await self.store.jobs_in([State.STATE_CANCELLING]):
+            job, _, _ = await self.store.get(job_id)
+            await self.store.append(job_id, [Event(job_cancelled=Event.JobCancelled(step=job.step))])
+        self._recover = [job_id for job_id, _, _ in await self.store.jobs_in([State.STATE_RUNNING])]
+        self._task = asyncio.create_task(self._run(), name="trainer-scheduler")
+
+    async def stop(self) -> None:
+        """Stop scheduling and kill the workers; their jobs stay RUNNING and resume at the next start."""
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for worker in list(self.workers.values()):
+            with contextlib.suppress(ProcessLookupError):
+                worker.process.kill()
+        for worker in list(self.workers.values()):
+            if worker.task is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await worker.task
+        self.store.forget()
+
+    def wake(self) -> None:
+        """Re-examine the queue soon (a job was created, cancelled, or a device freed)."""
+        self._wake.set()
+
+    def worker_pid(self, job_id: str) -> int | None:
+        """The process id of the job's worker, if one runs."""
+        worker = self.workers.get(job_id)
+        return worker.process.pid if worker else None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._schedule()
+            except Exception:
+                _log.exception("scheduling_failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=2.0)
+
+    def _free_device(self, job: training_job_pb2.TrainingJob) -> Device | None:
+        request = job.scheduling.device_request
+        for device in self.devices:
+            if device.name in self.busy:
+                continue
+            if request.device and request.device != device.name:
+                continue
+            if request.kind and request.kind != device.kind:
+                continue
+            return device
+        return None
+
+    async def _schedule(self) -> None:
+        while self._recover:
+            job_id = self._recover[0]
+            job, _, _ = await self.store.get(job_id)
+            device = self._free_device(job)
+            if device is None:
+                return
+            self._recover.pop(0)
+            await self._launch(job_id, device, reason=Event.WorkerRestarted.REASON_SERVICE_RESTARTED)
+        for job_id, _, _ in await self.store.jobs_in([State.STATE_QUEUED]):
+            if self._stopping:
+                return
+            job, _, _ = await self.store.get(job_id)
+            device = self._free_device(job)
+            if device is None:
+                continue
+            await self._launch(job_id, device)
+
+    # ------------------------------------------------------------------ launching
+
+    async def _launch(self, job_id: str, device: Device, *, reason: int | None = None, exit_code: int = 0,
+                      last_step: int = 0) -> None:
+        self.busy[device.name] = job_id
+        try:
+            await self._launch_on(job_id, device, reason=reason, exit_code=exit_code, last_step=last_step)
+        except Exception as exc:
+            self.busy.pop(device.name, None)
+            _log.exception("worker_launch_failed", job=job_id)
+            await self._fail(job_id, "WORKER_LAUNCH_FAILED", f"could not start the worker: {exc}", last_step)
+            self.wake()
+
+    async def _launch_on(self, job_id: str, device: Device, *, reason: int | None, exit_code: int,
+                         last_step: int) -> None:
+        job, _, attempt = await self.store.get(job_id)
+        if job.state not in (State.STATE_QUEUED, State.STATE_RUNNING):
+            self.busy.pop(device.name, None)
+            return
+        data_dir = await self._prepare_data(job)
+        resume = await self.store.last_checkpoint(job_id)
+        parent_folder = await self._parent_folder(job) if job.parent_model_version else None
+        train_tokens = (data_dir / "train.txt").stat().st_size
+        steps = total_steps(job, train_tokens)
+        attempt += 1
+        work_dir = self.home / "trainer" / "work" / job_id
+        work_dir.mkdir(parents=True, exist_ok=True)
+        spec = {"job": base64.b64encode(job.SerializeToString()).decode(), "job_name": job.name,
+                "attempt": attempt, "device": "cuda" if device.kind == cfg.DEVICE_KIND_CUDA else "cpu",
+                "device_name": device.name, "threads": self.cpu_threads, "data_dir": str(data_dir),
+                "artifact_root": self.artifact_root, "work_dir": str(work_dir),
+                "export_root": str(Path(urlparse(self.artifact_root).path or self.artifact_root) / "models"),
+                "resume": resume, "parent_folder": str(parent_folder) if parent_folder else None,
+                "total_steps": steps}
+        spec_path = work_dir / f"attempt-{attempt}.json"
+        spec_path.write_text(json.dumps(spec))
+        env = dict(os.environ)
+        if device.kind == cfg.DEVICE_KIND_CUDA:
+            env["CUDA_VISIBLE_DEVICES"] = str(device.index)
+        else:
+            env["CUDA_VISIBLE_DEVICES"] = ""
+            env["OMP_NUM_THREADS"] = str(self.cpu_threads)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
+        stderr_path = work_dir / f"attempt-{attempt}.stderr"
+        with open(stderr_path, "wb") as stderr:  # noqa: ASYNC230 - a local file, opened once per launch
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "services.trainer.worker", str(spec_path), stdout=asyncio.subprocess.PIPE,
+                stderr=stderr, env=env, cwd=str(REPO_ROOT), limit=MAX_FRAME)
+        worker = Worker(job_id, device, attempt, process, last_step=resume["step"] if resume else 0)
+        self.workers[job_id] = worker
+        events: list[Event] = []
+        if reason is not None:
+            remaining = job.scheduling.max_restarts - job.restart_count
+            if reason != Event.WorkerRestarted.REASON_SERVICE_RESTARTED:
+                remaining -= 1
+            cause = status_pb2.Status(code=code_pb2.ABORTED, message=_exit_text(exit_code))
+            events.append(Event(worker_restarted=Event.WorkerRestarted(
+                reason=reason, cause=cause, exit_code=exit_code, last_step=last_step or job.step,
+                resume_from_step=resume["step"] if resume else 0, restarts_remaining=max(remaining, 0))))
+        events.append(Event(job_started=Event.JobStarted(
+            devices=[device.name], worker_pid=process.pid, host=socket.gethostname(), world_size=1,
+            resumed_from_step=resume["step"] if resume else 0,
+            resumed_from_checkpoint=resume["name"] if resume else "", total_steps=steps)))
+        await self.store.append(job_id, events, attempt=attempt)
+        worker.task = asyncio.create_task(self._supervise(worker, stderr_path), name=f"worker-{job_id}")
+        _log.info("worker_started", job=job_id, device=device.name, pid=process.pid, attempt=attempt)
+
+    async def _prepare_data(self, job: training_job_pb2.TrainingJob) -> Path:
+        """The snapshot's splits as text files, fetched once per snapshot into the trainer's data cache."""
+        snapshot_id = job.snapshot.split("/", 1)[1]
+        target = self.home / "trainer" / "data" / snapshot_id
+        if (target / "validation.txt").exists():
+            return target
+        staging = target.with_name(f".{snapshot_id}-{os.getpid()}-{time.monotonic_ns()}")
+        staging.mkdir(parents=True)
+        corpus = self.peers.corpus()
+        for split, filename in ((snapshot_pb2.SPLIT_TRAIN, "train.txt"),
+                                (snapshot_pb2.SPLIT_VALIDATION, "validation.txt")):
+            with open(staging / filename, "w", encoding="utf-8") as sink:  # noqa: ASYNC230 - local cache file
+                previous = ""
+                async for response in corpus.ReadSnapshot(corpus_service_pb2.ReadSnapshotRequest(
+                        name=job.snapshot, splits=[split], entity_types=[])):
+                    for member in response.members:
+                        if member.WhichOneof("payload") != "text":
+                            continue
+                        if previous and previous != member.entity:
+                            sink.write("\n\n")
+                        previous = member.entity
+                        sink.write(member.text.content)
+        if target.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+        return target
+
+    async def _parent_folder(self, job: training_job_pb2.TrainingJob) -> Path:
+        version = await self.peers.registry().GetModelVersion(
+            registry_service_pb2.GetModelVersionRequest(name=job.parent_model_version))
+        return Path(urlparse(version.artifact_uri).path)
+
+    # ------------------------------------------------------------------ supervising
+
+    async def _supervise(self, worker: Worker, stderr_path: Path) -> None:
+        flusher = asyncio.create_task(self._flush_periodically(worker))
+        try:
+            await self._read_frames(worker)
+            code = await worker.process.wait()
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+        if self._stopping:
+            return
+        await self._flush(worker)
+        self.workers.pop(worker.job_id, None)
+        job, _, _ = await self.store.get(worker.job_id)
+        device_freed = True
+        if worker.succeeded or job.state in (State.STATE_SUCCEEDED, State.STATE_FAILED, State.STATE_CANCELLED):
+            pass
+        elif worker.cancel_requested or job.state == State.STATE_CANCELLING:
+            await self.store.append(worker.job_id, [Event(job_cancelled=Event.JobCancelled(step=job.step))])
+        elif job.restart_count < job.scheduling.max_restarts:
+            device_freed = False
+            _log.warning("worker_crashed_restarting", job=worker.job_id, exit_code=code)
+            await self._launch(worker.job_id, worker.device, reason=Event.WorkerRestarted.REASON_WORKER_CRASHED,
+                               exit_code=code, last_step=job.step)
+        else:
+            detail = worker.last_error or _stderr_tail(stderr_path)
+            reason = "RESTARTS_EXHAUSTED" if job.scheduling.max_restarts else "WORKER_CRASHED"
+            await self._fail(worker.job_id, reason, f"the worker {_exit_text(code)}: {detail}".strip(), job.step)
+        if device_freed:
+            if self.busy.get(worker.device.name) == worker.job_id:
+                self.busy.pop(worker.device.name, None)
+            self.wake()
+
+    async def _fail(self, job_id: str, reason: str, message: str, step: int) -> None:
+        from google.protobuf import any_pb2
+        from google.rpc import error_details_pb2
+
+        error = status_pb2.Status(code=code_pb2.ABORTED, message=message[:4000])
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.ErrorInfo(reason=reason, domain="trainer.lathe.dev"))
+        error.details.append(detail)
+        await self.store.append(job_id, [Event(job_failed=Event.JobFailed(error=error, step=step))],
+                                only_if=lambda job: job.state not in (State.STATE_SUCCEEDED, State.STATE_CANCELLED,
+                                                                       State.STATE_FAILED))
+
+    async def _read_frames(self, worker: Worker) -> None:
+        stream = worker.process.stdout
+        assert stream is not None
+        while True:
+            try:
+                header = await stream.readexactly(HEADER.size)
+                (length,) = HEADER.unpack(header)
+                body = await stream.readexactly(length)
+            except asyncio.IncompleteReadError:
+                return
+            event = Event.FromString(body)
+            kind = event.WhichOneof("payload")
+            if kind == "step_metrics":
+                worker.last_step = event.step_metrics.step
+            elif kind == "job_succeeded":
+                worker.succeeded = True
+            elif kind == "log_message" and event.log_message.severity == Event.LogMessage.SEVERITY_ERROR:
+                worker.last_error = event.log_message.message.splitlines()[0]
+            worker.pending.append(event)
+            if kind in ("job_succeeded", "checkpoint_saved") or len(worker.pending) >= 512:
+                await self._flush(worker)
+
+    async def _flush_periodically(self, worker: Worker) -> None:
+        while True:
+            await asyncio.sleep(self.flush_interval)
+            await self._flush(worker)
+
+    async def _flush(self, worker: Worker) -> None:
+        if not worker.pending:
+            return
+        batch, worker.pending = worker.pending, []
+        await self.store.append(worker.job_id, batch)
+
+    # ------------------------------------------------------------------ cancelling
+
+    async def cancel(self, job_id: str) -> bool:
+        """Ask the job's worker to stop (SIGTERM), and kill it after the grace period; False if none runs."""
+        worker = self.workers.get(job_id)
+        if worker is None:
+            return False
+        worker.cancel_requested = True
+        with contextlib.suppress(ProcessLookupError):
+            worker.process.send_signal(signal.SIGTERM)
+
+        async def kill_later() -> None:
+            await asyncio.sleep(self.cancel_grace)
+            if worker.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    worker.process.kill()
+
+        asyncio.get_running_loop().create_task(kill_later())
+        return True
+
+
+def _exit_text(code: int) -> str:
+    if code < 0:
+        return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def _stderr_tail(path: Path, limit: int = 2000) -> str:
+    try:
+        data = path.read_bytes()[-limit:]
+    except OSError:
+        return ""
+    lines = data.decode("utf-8", errors="replace").strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def env_info() -> dict[str, Any]:
+    """What the scheduler runs on (for logs)."""
+    return {"python": sys.executable, "repo": str(REPO_ROOT)}

@@ -1,0 +1,285 @@
+"""A training worker process: ``python -m services.trainer.worker <spec.json>``.
+
+Started by the trainer service with its device pinned (``CUDA_VISIBLE_DEVICES``; torch threads on the
+CPU). It runs one attempt of one job through the shared loop: prepare, build, resume from a checkpoint when
+told to, train with periodic evaluation and checkpoints, stop early or on SIGTERM (cancel), then evaluate on
+the whole validation split and export the model folder. Progress leaves as ``TrainingEvent`` frames on
+file descriptor 1 (stdout is re-pointed at stderr so stray prints cannot corrupt the channel).
+"""
+
+from __future__ import annotations
+
+import base64
+import ctypes
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from lathe.kit.artifacts import open_store
+from lathe.kit.manifest import folder_manifest, manifest_digest
+from lathe.trainer.v1 import checkpoint_pb2, training_config_pb2, training_event_pb2, training_job_pb2
+from services.trainer.adapters.frames import EventSink
+from services.trainer.domain.config import metric_goal_minimizes
+from services.trainer.recipes.base import Recipe, RecipeContext
+from services.trainer.recipes.registry import RECIPES
+
+Event = training_event_pb2.TrainingEvent
+EXIT_CANCELLED = 3
+
+
+def _now() -> Timestamp:
+    stamp = Timestamp()
+    stamp.GetCurrentTime()
+    return stamp
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when the service that started it dies (no orphaned training)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class Loop:
+    """The loop every iterative recipe shares: steps, logging, evaluation, checkpoints, early stopping."""
+
+    def __init__(self, spec: dict[str, Any], sink: EventSink) -> None:
+        self.spec = spec
+        self.sink = sink
+        self.job = training_job_pb2.TrainingJob.FromString(base64.b64decode(spec["job"]))
+        self.job_name = spec["job_name"]
+        self.store = open_store(spec["artifact_root"])
+        self.work_dir = Path(spec["work_dir"])
+        self.stop_requested = False
+        self.total_steps = int(spec["total_steps"])
+        parent = Path(spec["parent_folder"]) if spec.get("parent_folder") else None
+        context = RecipeContext(job=self.job, data_dir=Path(spec["data_dir"]), device=spec["device"],
+                                seed=int(self.job.options.seed), total_steps=self.total_steps,
+                                parent_folder=parent)
+        self.recipe: Recipe = RECIPES[self.job.recipe](context)
+        policy = self.job.options.checkpoint_policy
+        self.best_metric = policy.best_metric
+        self.minimize = metric_goal_minimizes(policy.best_metric, policy.best_metric_goal)
+        self.state: dict[str, Any] = {"step": 0, "tokens": 0, "examples": 0, "best_value": None, "best_step": 0,
+                                      "early_best": None, "early_best_step": 0, "bad_evals": 0,
+                                      "baseline": None, "latest": {}}
+
+    def emit(self, **payload: Any) -> None:
+        event = Event(event_time=_now())
+        for name, message in payload.items():
+            getattr(event, name).CopyFrom(message)
+        self.sink.emit(event)
+
+    def log(self, severity: int, message: str) -> None:
+        self.emit(log_message=Event.LogMessage(severity=severity, message=message[:4096]))
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def save_checkpoint(self, metrics: dict[str, float], is_best: bool) -> None:
+        step = self.state["step"]
+        payload = {"recipe": self.recipe.state_dict(), "loop": self.state, "job": self.job.SerializeToString(),
+                   "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+                           "python": random.getstate(),
+                           "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}}
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self.work_dir, suffix=".ckpt", delete=False) as handle:
+            torch.save(payload, handle)
+            path = Path(handle.name)
+        try:
+            ref = self.store.put_file(path)
+        finally:
+            path.unlink(missing_ok=True)
+        checkpoint = checkpoint_pb2.Checkpoint(
+            name=f"{self.job_name}/checkpoints/step-{step:09d}", step=step, epoch=self.epoch(), uri=ref.uri,
+            sha256=ref.sha256, size_bytes=ref.size, metrics=metrics, is_best=is_best, create_time=_now())
+        self.emit(checkpoint_saved=Event.CheckpointSaved(checkpoint=checkpoint))
+
+    def resume(self, checkpoint: dict[str, Any]) -> None:
+        with tempfile.TemporaryDirectory(dir=self.work_dir) as tmp:
+            path = self.store.fetch(checkpoint["uri"], Path(tmp) / "checkpoint.pt",
+                                    expected_sha256=checkpoint["sha256"])
+            payload = torch.load(path, map_location="cpu", weights_only=False)
+        saved_job = training_job_pb2.TrainingJob.FromString(payload["job"])
+        if saved_job.recipe != self.job.recipe:
+            raise ValueError("the checkpoint was written by another recipe")
+        self.recipe.load_state_dict(payload["recipe"])
+        self.state = payload["loop"]
+        torch.set_rng_state(payload["rng"]["torch"])
+        np.random.set_state(payload["rng"]["numpy"])
+        random.setstate(payload["rng"]["python"])
+        if payload["rng"]["cuda"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
+
+    def epoch(self) -> float:
+        train_tokens = self.recipe.train_tokens()
+        return self.state["tokens"] / train_tokens if train_tokens else 0.0
+
+    # ------------------------------------------------------------------ the loop
+
+    def improved(self, value: float, best: float | None, minimize: bool, min_delta: float = 0.0) -> bool:
+        if best is None:
+            return True
+        return value < best - min_delta if minimize else value > best + min_delta
+
+    def evaluate(self, *, final: bool) -> dict[str, float]:
+        result = self.recipe.evaluate(final=final)
+        baseline = self.state["baseline"] or {}
+        metrics = {f"validation/{k}": v for k, v in result.metrics.items()}
+        metrics["train/loss"] = self.state["latest"].get("train/loss", float("nan"))
+        value = metrics.get(self.best_metric)
+        is_best = value is not None and self.improved(value, self.state["best_value"], self.minimize)
+        if is_best:
+            self.state["best_value"], self.state["best_step"] = value, self.state["step"]
+        self.emit(evaluation=Event.Evaluation(
+            step=self.state["step"], split=training_config_pb2.DATASET_SPLIT_VALIDATION, metrics=result.metrics,
+            baseline_metrics=baseline, example_count=result.example_count, is_final=final, is_best=is_best))
+        self.state["latest"].update({k: v for k, v in metrics.items() if k != "train/loss"})
+        self.last_eval_best = is_best
+        return metrics
+
+    def should_stop_early(self, metrics: dict[str, float]) -> bool:
+        if not self.job.options.HasField("early_stopping"):
+            return False
+        e = self.job.options.early_stopping
+        value = metrics.get(e.metric)
+        if value is None:
+            return False
+        if self.improved(value, self.state["early_best"], metric_goal_minimizes(e.metric, e.goal), e.min_delta):
+            self.state["early_best"], self.state["early_best_step"], self.state["bad_evals"] = \
+                value, self.state["step"], 0
+            return False
+        self.state["bad_evals"] += 1
+        if self.state["bad_evals"] >= e.patience:
+            self.emit(early_stopped=Event.EarlyStopped(
+                step=self.state["step"], metric=e.metric, best_value=self.state["early_best"],
+                best_step=self.state["early_best_step"], patience=e.patience))
+            return True
+        return False
+
+    def run(self) -> int:
+        o = self.job.options
+        self.recipe.prepare()
+        self.recipe.build()
+        resume = self.spec.get("resume")
+        if resume:
+            self.resume(resume)
+        self.emit(job_started=Event.JobStarted(
+            devices=[self.spec["device_name"]], worker_pid=os.getpid(), host=socket.gethostname(), world_size=1,
+            resumed_from_step=resume["step"] if resume else 0,
+            resumed_from_checkpoint=resume["name"] if resume else "", total_steps=self.total_steps))
+        if self.state["baseline"] is None:
+            self.state["baseline"] = self.recipe.baseline()
+        self.last_eval_best = False
+        stopped_early = False
+        interval_start, interval_tokens, interval_examples = time.perf_counter(), 0, 0
+        run_start, run_start_step = time.perf_counter(), self.state["step"]
+        while self.state["step"] < self.total_steps and not stopped_early:
+            if self.stop_requested or self.sink.broken:
+                return EXIT_CANCELLED
+            step = self.state["step"] + 1
+            result = self.recipe.train_step(step)
+            self.state["step"] = step
+            self.state["tokens"] += result.tokens
+            self.state["examples"] += result.examples
+            self.state["latest"]["train/loss"] = result.loss
+            interval_tokens += result.tokens
+            interval_examples += result.examples
+            if step % o.log_interval_steps == 0 or step == self.total_steps:
+                now = time.perf_counter()
+                elapsed = max(now - interval_start, 1e-9)
+                per_step = (now - run_start) / max(step - run_start_step, 1)
+                eta = Event.StepMetrics().eta
+                eta.FromNanoseconds(int(per_step * (self.total_steps - step) * 1e9))
+                tokens_per_second = interval_tokens / elapsed
+                self.state["latest"]["tokens_per_second"] = tokens_per_second
+                metrics = Event.StepMetrics(
+                    step=step, epoch=self.epoch(), loss=result.loss, learning_rate=result.learning_rate,
+                    tokens_per_second=tokens_per_second, examples_per_second=interval_examples / elapsed,
+                    progress_fraction=step / self.total_steps, eta=eta)
+                if result.grad_norm is not None:
+                    metrics.grad_norm = result.grad_norm
+                self.emit(step_metrics=metrics)
+                interval_start, interval_tokens, interval_examples = now, 0, 0
+            evaluated: dict[str, float] | None = None
+            if self.recipe.iterative and step % o.eval_interval_steps == 0 and step < self.total_steps:
+                evaluated = self.evaluate(final=False)
+                stopped_early = self.should_stop_early(evaluated)
+            if self.recipe.iterative and (step % o.checkpoint_policy.interval_steps == 0 or stopped_early
+                                          or step == self.total_steps):
+                metrics = dict(self.state["latest"]) if evaluated is None else evaluated
+                self.save_checkpoint(metrics, is_best=evaluated is not None and self.last_eval_best)
+        if self.stop_requested:
+            return EXIT_CANCELLED
+        final = self.evaluate(final=True)
+        if self.recipe.iterative and self.last_eval_best:
+            # The final evaluation is the best so far: mark the last checkpoint as best too.
+            self.save_checkpoint(final, is_best=True)
+        sample = self.recipe.sample("\n", 120)
+        if sample:
+            self.log(Event.LogMessage.SEVERITY_INFO, f"sample at step {self.state['step']}: {sample}")
+        export = self.export()
+        self.emit(job_succeeded=Event.JobSucceeded(
+            final_metrics={**final, "tokens_per_second": self.state["latest"].get("tokens_per_second", 0.0)},
+            baseline_metrics={f"validation/{k}": v for k, v in (self.state["baseline"] or {}).items()},
+            artifact_uri=export["uri"], artifact_sha256=export["digest"], step=self.state["step"]))
+        return 0
+
+    def export(self) -> dict[str, Any]:
+        root = Path(self.spec["export_root"])
+        root.mkdir(parents=True, exist_ok=True)
+        target = root / f"{self.job_name.rsplit('/', 1)[-1]}-attempt-{self.spec['attempt']}"
+        staging = Path(tempfile.mkdtemp(dir=root, prefix=".export-"))
+        architecture = self.recipe.export(staging)
+        (staging / "lathe-export.json").write_text(json.dumps({
+            "recipe": self.recipe.name, "training_job": self.job_name, "step": self.state["step"],
+            "architecture": architecture}, indent=2, sort_keys=True, default=str))
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+        entries = folder_manifest(target)
+        return {"uri": target.as_uri(), "digest": manifest_digest(entries).removeprefix("sha256:")}
+
+
+def main(argv: list[str]) -> int:
+    """Run one attempt of one job; exit 0 on success, 3 when stopped by SIGTERM, 1 on an error."""
+    _die_with_parent()
+    channel = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    spec = json.loads(Path(argv[1]).read_text())
+    if spec["device"] == "cpu":
+        torch.set_num_threads(int(spec["threads"]))
+    sink = EventSink(channel)
+    loop = Loop(spec, sink)
+
+    def request_stop(signum: int, frame: object) -> None:
+        loop.stop_requested = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    code = 1
+    try:
+        code = loop.run()
+    except Exception as exc:  # reported as an event; the service decides between restart and failure
+        loop.log(Event.LogMessage.SEVERITY_ERROR, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        code = 1
+    finally:
+        sink.close()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
