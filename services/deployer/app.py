@@ -16,6 +16,7 @@ from lathe.registry.v1 import registry_service_pb2
 from services.deployer.adapters.serving import ServingTable
 from services.deployer.adapters.tables import outbox as outbox_table
 from services.deployer.api.inference import InferenceServicer
+from services.deployer.api.recovery import Recovery
 from services.deployer.api.rollouts import HISTORY_TOPIC, REGISTRY_TOPIC, Rollouts
 from services.deployer.api.servicer import DeployerServicer
 from services.deployer.api.targets import build_targets
@@ -47,8 +48,11 @@ async def build(settings: DeployerSettings) -> GrpcServer:
     address: list[str] = []
     rollouts = Rollouts(db, outbox, peers, build_targets(table, settings), root=settings.resolved_deploy_root(),
                         address=lambda: address[0] if address else "",
-                        health_timeout=settings.health_check_timeout_seconds, drain_seconds=settings.drain_seconds)
-    servicer = DeployerServicer(db, rollouts, table)
+                        health_timeout=settings.health_check_timeout_seconds, drain_seconds=settings.drain_seconds,
+                        health_idle_poll=max(settings.health_check_min_period_seconds, 1.0))
+    servicer = DeployerServicer(db, rollouts, table, min_health_period=settings.health_check_min_period_seconds)
+    # Before the server starts: until the recovery knows what served before, models answer UNAVAILABLE.
+    recovery = Recovery(db, rollouts, table)
     server = build_server(
         [ServiceBinding(FULL_NAME, deployer_service_pb2_grpc.add_DeployerServiceServicer_to_server, servicer),
          ServiceBinding(INFERENCE_NAME, grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server,
@@ -61,8 +65,10 @@ async def build(settings: DeployerSettings) -> GrpcServer:
     )
     address.append(server.address)
     outbox.start()
-    # Stopped in reverse order: rollouts and models, then the relay, then channels and the database.
-    server.on_stop.extend([db.dispose, peers.close, outbox.stop, rollouts.stop])
+    recovery.start()
+    # Stopped in reverse order: recovery, rollouts and models, then the relay, then channels and the database.
+    server.on_stop.extend([db.dispose, peers.close, outbox.stop, rollouts.stop, recovery.stop])
     server.outbox = outbox  # type: ignore[attr-defined]
     server.rollouts = rollouts  # type: ignore[attr-defined]
+    server.recovery = recovery  # type: ignore[attr-defined]
     return server

@@ -20,6 +20,8 @@ class DeployerSettings(ServiceSettings):
         description="Dynamic batching: longest wait for a batch to fill. 0 dispatches whatever queued while the "
                     "model was busy, so a lone request waits for nothing.")
     health_check_timeout_seconds: float = Field(30.0, gt=0, le=600, description="Default health check timeout.")
+    health_check_min_period_seconds: float = Field(
+        5.0, gt=0, le=3600, description="The shortest health_check_config.period accepted (periodic checks).")
     drain_seconds: float = Field(2.0, ge=0, description="How long a replaced revision stays loaded for stragglers.")
     kubernetes_namespace: str = Field("lathe", description="Default namespace of Kubernetes deployments.")
     kubernetes_image: str = Field("ghcr.io/lathe-dev/lathe-deployer:0.1.0",

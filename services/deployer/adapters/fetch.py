@@ -27,7 +27,7 @@ class ArtifactUnavailable(Exception):
     """A file could not be read (missing store, unsupported URI scheme)."""
 
 
-def _local_path(uri: str) -> Path:
+def local_path(uri: str) -> Path:
     parsed = urlparse(uri)
     if parsed.scheme == "file":
         return Path(unquote(parsed.path))
@@ -52,7 +52,7 @@ def fetch_and_verify(files: list[tuple[str, str, int, str]], destination: Path) 
         if root not in target.parents:
             mismatches.append(Mismatch(rel, "the path leaves the artifact folder"))
             continue
-        source = _local_path(uri)
+        source = local_path(uri)
         if not source.is_file():
             mismatches.append(Mismatch(rel, "missing"))
             continue
@@ -67,4 +67,62 @@ def fetch_and_verify(files: list[tuple[str, str, int, str]], destination: Path) 
             mismatches.append(Mismatch(rel, f"size {copied} bytes, the registry recorded {size}"))
         elif digest.hexdigest() != sha256:
             mismatches.append(Mismatch(rel, f"sha256 {digest.hexdigest()}, the registry recorded {sha256}"))
+    return mismatches
+
+
+MANIFEST_FILE = "verified-manifest.json"
+
+
+def write_manifest(files: list[tuple[str, int, str]], path: Path) -> None:
+    """Record the ``(path, size, sha256)`` entries a revision's copy was verified against."""
+    import json
+
+    path.write_text(json.dumps([{"path": p, "size_bytes": s, "sha256": h} for p, s, h in files]))
+
+
+def read_manifest(path: Path, digest: str) -> list[tuple[str, int, str]] | None:
+    """The entries recorded by :func:`write_manifest`, or None when missing, unreadable or not ``digest``.
+
+    ``digest`` (``sha256:<hex>`` or bare hex) is the registry's manifest digest stored in the database
+    at rollout; a recorded manifest that does not hash to it is not trusted.
+    """
+    import json
+
+    from lathe.kit.manifest import FileEntry, manifest_digest
+
+    try:
+        entries = [(str(e["path"]), int(e["size_bytes"]), str(e["sha256"])) for e in json.loads(path.read_text())]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    found = manifest_digest(FileEntry(p, s, h) for p, s, h in entries).removeprefix("sha256:")
+    return entries if found == digest.removeprefix("sha256:") else None
+
+
+def verify_in_place(files: list[tuple[str, int, str]], folder: Path) -> list[Mismatch]:
+    """Hash every file of ``folder`` against the ``(path, size, sha256)`` entries.
+
+    Missing files, wrong sizes or hashes, and files the manifest does not list are all mismatches:
+    what is loaded must be exactly what was verified.
+    """
+    root = folder.resolve()
+    expected = {p: (s, h) for p, s, h in files}
+    mismatches: list[Mismatch] = []
+    for rel, (size, sha256) in expected.items():
+        path = (folder / rel).resolve()
+        if root not in path.parents or not path.is_file():
+            mismatches.append(Mismatch(rel, "missing"))
+            continue
+        digest, read = hashlib.sha256(), 0
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                digest.update(chunk)
+                read += len(chunk)
+        if read != size:
+            mismatches.append(Mismatch(rel, f"size {read} bytes, the manifest recorded {size}"))
+        elif digest.hexdigest() != sha256:
+            mismatches.append(Mismatch(rel, f"sha256 {digest.hexdigest()}, the manifest recorded {sha256}"))
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() or p.is_symlink()):
+        rel = path.relative_to(folder).as_posix()
+        if rel not in expected:
+            mismatches.append(Mismatch(rel, "not in the manifest"))
     return mismatches

@@ -32,6 +32,10 @@ def render(*, deployment_id: str, revision: int, model_version: str, artifact_ur
                             "lathe.dev/manifest-digest": manifest_digest}}
     env = [{"name": "LATHE_MODEL_VERSION", "value": model_version},
            {"name": "LATHE_MODEL_KIND", "value": kind},
+           {"name": "LATHE_MODEL_NAME", "value": deployment_id},
+           {"name": "LATHE_REVISION", "value": str(revision)},
+           {"name": "LATHE_PORT", "value": "8001"},
+           {"name": "LATHE_WORK_DIR", "value": "/work/model"},
            {"name": "LATHE_ARTIFACT_URI", "value": artifact_uri},
            {"name": "LATHE_ARTIFACT_DIGEST", "value": manifest_digest},
            {"name": "LATHE_MAX_BATCH_SIZE", "value": str(options.batching.max_batch_size or max_batch_size)},
@@ -50,8 +54,10 @@ def render(*, deployment_id: str, revision: int, model_version: str, artifact_ur
         "readinessProbe": probe, "livenessProbe": {**probe, "initialDelaySeconds": 30},
         "securityContext": {"runAsNonRoot": True, "readOnlyRootFilesystem": True,
                             "allowPrivilegeEscalation": False},
+        # The root filesystem is read-only: the verified copy of the model goes to a scratch volume.
+        "volumeMounts": [{"name": "model", "mountPath": "/work/model"}],
     }
-    pod: dict[str, Any] = {"containers": [container]}
+    pod: dict[str, Any] = {"containers": [container], "volumes": [{"name": "model", "emptyDir": {}}]}
     if options.node_selector:
         pod["nodeSelector"] = dict(options.node_selector)
     if options.tolerations:

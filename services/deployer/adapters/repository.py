@@ -21,6 +21,8 @@ from services.deployer.domain.deployments import revision_name
 
 Deployment = deployment_pb2.Deployment
 Revision = deployment_revision_pb2.DeploymentRevision
+UNFINISHED = (Revision.STATE_PENDING, Revision.STATE_VERIFYING, Revision.STATE_LOADING,
+              Revision.STATE_HEALTH_CHECKING)
 
 
 def utc(value: datetime) -> datetime:
@@ -101,6 +103,22 @@ class DeploymentRepository:
             raise Aborted(f"'{d.name}' changed concurrently; retry", reason="CONCURRENT_UPDATE")
         d.etag = etag_of(d.uid, generation + 1)
         return d
+
+    async def save_detail(self, session: AsyncSession, d: Deployment) -> None:
+        """Rewrite only the stored message (an observation such as a health check result): the generation,
+        hence the etag, and ``update_time`` do not change. The caller holds the row lock."""
+        etag, d.etag = d.etag, ""
+        await session.execute(update(deployments).where(deployments.c.deployment_id == d.name.split("/")[1])
+                              .values(detail=d.SerializeToString(deterministic=True)))
+        d.etag = etag
+
+    async def unfinished_revisions(self, session: AsyncSession) -> list[tuple[str, int, int]]:
+        """``(deployment_id, number, state)`` of every revision whose rollout had not finished."""
+        rows = (await session.execute(select(
+            deployment_revisions.c.deployment_id, deployment_revisions.c.number, deployment_revisions.c.state,
+        ).where(deployment_revisions.c.state.in_(UNFINISHED)).order_by(
+            deployment_revisions.c.deployment_id, deployment_revisions.c.number))).all()
+        return [(r.deployment_id, r.number, r.state) for r in rows]
 
     async def delete(self, session: AsyncSession, deployment_id: str) -> None:
         """Remove a deployment and its revisions."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from lathe.kit.errors import NotFound
+from lathe.kit.errors import FailedPrecondition, NotFound, Unavailable
 from services.deployer.adapters.runtimes import Runtime
 
 
@@ -37,6 +37,17 @@ class ServingTable:
     def __init__(self) -> None:
         self._entries: dict[str, Entry] = {}
         self._random = random.Random()
+        # After a restart: True until the deployments that served before are known; their IDs stay in
+        # ``restoring`` until their revisions are verified, loaded and probed again.
+        self.starting = False
+        self.restoring: set[str] = set()
+        # Deployments whose serving revision could not be restored, with why (until a revision serves again).
+        self.unavailable: dict[str, str] = {}
+
+    @property
+    def ready(self) -> bool:
+        """Whether every deployment that should serve has been restored (or given up on)."""
+        return not self.starting and not self.restoring
 
     def names(self) -> list[str]:
         """Deployment IDs with a serving revision."""
@@ -49,7 +60,16 @@ class ServingTable:
     def route(self, name: str, version: str = "") -> Served:
         """The revision that answers a request for model ``name`` (pinned to ``version`` when given)."""
         entry = self._entries.get(name)
+        if name in self.restoring:
+            raise Unavailable(f"model {name!r} is being restored after a deployer restart; retry shortly",
+                              reason="MODEL_RESTORING", metadata={"model_name": name})
         if entry is None or (entry.current is None and entry.canary is None):
+            if self.starting:
+                raise Unavailable("the deployer is starting and restoring its models; retry shortly",
+                                  reason="SERVER_STARTING", metadata={"model_name": name})
+            if name in self.unavailable:
+                raise FailedPrecondition(f"model {name!r} is not served: {self.unavailable[name]}",
+                                         reason="MODEL_NOT_RESTORED", metadata={"model_name": name})
             raise NotFound(f"model {name!r} is not served here; deploy it with target local first",
                            reason="MODEL_NOT_FOUND", metadata={"model_name": name})
         if version:
@@ -68,6 +88,7 @@ class ServingTable:
         """Make ``served`` the current revision; returns the one it replaced."""
         entry = self._entries.setdefault(name, Entry())
         previous, entry.current = entry.current, served
+        self.unavailable.pop(name, None)
         return previous
 
     def set_canary(self, name: str, served: Served | None, percent: int = 0) -> Served | None:
@@ -90,4 +111,6 @@ class ServingTable:
     def remove(self, name: str) -> list[Served]:
         """Stop serving a deployment; returns its revisions (to unload)."""
         entry = self._entries.pop(name, None)
+        self.unavailable.pop(name, None)
+        self.restoring.discard(name)
         return [s for s in (entry.current, entry.canary) if s is not None] if entry else []

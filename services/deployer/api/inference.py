@@ -15,7 +15,7 @@ import numpy as np
 from inference import grpc_predict_v2_pb2 as pb
 from inference import grpc_predict_v2_pb2_grpc
 from lathe.kit.auth import ROLE_READER, current_principal
-from lathe.kit.errors import InvalidArgument, NotFound
+from lathe.kit.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from services.deployer.adapters.runtimes import MAX_NEW_TOKENS, GenerateItem, Runtime
 from services.deployer.adapters.serving import ServingTable
 
@@ -103,14 +103,15 @@ class InferenceServicer(grpc_predict_v2_pb2_grpc.GRPCInferenceServiceServicer):
     async def ServerReady(self, request: pb.ServerReadyRequest, context: grpc.aio.ServicerContext
                           ) -> pb.ServerReadyResponse:
         current_principal().require_role(ROLE_READER)
-        return pb.ServerReadyResponse(ready=True)
+        # Not ready while the models that served before a restart are still being verified and loaded.
+        return pb.ServerReadyResponse(ready=self._table.ready)
 
     async def ModelReady(self, request: pb.ModelReadyRequest, context: grpc.aio.ServicerContext
                          ) -> pb.ModelReadyResponse:
         current_principal().require_role(ROLE_READER)
         try:
             self._table.route(request.name, request.version)
-        except NotFound:
+        except (NotFound, Unavailable, FailedPrecondition):
             return pb.ModelReadyResponse(ready=False)
         return pb.ModelReadyResponse(ready=True)
 

@@ -28,7 +28,7 @@ from lathe.kit.errors import LatheError, from_rpc_error
 from lathe.kit.outbox import Outbox
 from lathe.kit.peers import Peers
 from lathe.registry.v1 import model_version_pb2, registry_service_pb2, version_deployment_pb2
-from services.deployer.adapters.fetch import ArtifactUnavailable, fetch_and_verify
+from services.deployer.adapters.fetch import MANIFEST_FILE, ArtifactUnavailable, fetch_and_verify, write_manifest
 from services.deployer.adapters.repository import DeploymentRepository, number_of
 from services.deployer.adapters.runtimes import ProbeFailed
 from services.deployer.api.targets import Job, Prepared, Target, remove_folder
@@ -63,7 +63,7 @@ class RolloutFailed(Exception):
         self.reason, self.code, self.message, self.outcome = reason, code, message, outcome
 
 
-def _status(reason: str, code: int, message: str) -> status_pb2.Status:
+def error_status(reason: str, code: int, message: str) -> status_pb2.Status:
     from google.protobuf import any_pb2
     from google.rpc import error_details_pb2
 
@@ -86,7 +86,8 @@ class Rollouts:
     """Runs rollouts in the background and applies traffic changes, recording each one."""
 
     def __init__(self, db: Database, outbox: Outbox, peers: Peers, targets: dict[int, Target], *, root: Path,
-                 address: Callable[[], str], health_timeout: float, drain_seconds: float) -> None:
+                 address: Callable[[], str], health_timeout: float, drain_seconds: float,
+                 health_idle_poll: float = 5.0) -> None:
         self._db = db
         self._outbox = outbox
         self._peers = peers
@@ -100,6 +101,10 @@ class Rollouts:
         self.tasks: dict[str, asyncio.Task] = {}
         self._active: dict[tuple[str, int], Active] = {}
         self._background: set[asyncio.Task] = set()
+        # Periodic health checks: one watcher per loaded revision, and its consecutive failures.
+        self._watchers: dict[tuple[str, int], asyncio.Task] = {}
+        self._failures: dict[tuple[str, int], int] = {}
+        self._idle_poll = health_idle_poll
 
     # ------------------------------------------------------------------ plumbing
 
@@ -111,6 +116,18 @@ class Rollouts:
         """Whether a rollout of the deployment is running."""
         task = self.tasks.get(deployment_id)
         return task is not None and not task.done()
+
+    def address(self) -> str:
+        """The ``host:port`` of this deployer's inference endpoint."""
+        return self._address()
+
+    def registry(self) -> Any:
+        """The registry stub (service credentials)."""
+        return self._peers.registry()
+
+    async def fail(self, deployment_id: str, number: int, failure: RolloutFailed) -> None:
+        """Record that ``number``'s rollout failed: the previous revision, if any, keeps serving."""
+        await self._fail(deployment_id, number, failure)
 
     def work_dir(self, deployment_id: str, revision: int) -> Path:
         """Where a revision's artifact copy and exports live."""
@@ -140,8 +157,9 @@ class Rollouts:
         """Cancel every rollout and unload every model (shutdown)."""
         for deployment_id in list(self.tasks):
             await self.cancel(deployment_id)
-        for task in list(self._background):
+        for task in [*self._background, *self._watchers.values()]:
             task.cancel()
+        self._watchers.clear()
         for active in list(self._active.values()):
             await active.target.retire(active.prepared)
         self._active.clear()
@@ -202,6 +220,9 @@ class Rollouts:
                 raise RolloutFailed("ARTIFACT_CHECKSUM_MISMATCH", code_pb2.FAILED_PRECONDITION,
                                     f"{len(mismatches)} file(s) of {r.model_version} do not match the registry's "
                                     f"manifest: {listed}")
+            # What was verified, so that a restart can verify the copy again without the registry.
+            await asyncio.to_thread(write_manifest, [(p, size, sha) for p, _, size, sha in files],
+                                    work / MANIFEST_FILE)
 
             def verified(d: D, r: R) -> None:
                 r.sha256_verified = True
@@ -222,23 +243,7 @@ class Rollouts:
                 raise RolloutFailed(reason, code, f"{type(exc).__name__}: {exc}") from None
             await self._transition(deployment_id, number, lambda d, r: self._states(
                 d, r, D.STATE_HEALTH_CHECKING, R.STATE_HEALTH_CHECKING))
-            timeout = (d.health_check_config.timeout.ToTimedelta().total_seconds()
-                       if d.health_check_config.HasField("timeout") else self._health_timeout)
-            started = now()
-            try:
-                message = await asyncio.wait_for(target.check(prepared), timeout)
-            except TimeoutError:
-                raise RolloutFailed("HEALTH_CHECK_TIMEOUT", code_pb2.DEADLINE_EXCEEDED,
-                                    f"the probe inference did not finish within {timeout:g}s",
-                                    H.OUTCOME_TIMED_OUT) from None
-            except Exception as exc:
-                detail = str(exc) if isinstance(exc, ProbeFailed) else f"{type(exc).__name__}: {exc}"
-                raise RolloutFailed("HEALTH_CHECK_FAILED", code_pb2.FAILED_PRECONDITION,
-                                    f"the health check failed: {detail}", H.OUTCOME_FAILED) from None
-            health = H(outcome=H.OUTCOME_PASSED)
-            stamp(health.check_time)
-            health.latency.FromTimedelta(now() - started)
-            _ = message
+            health = await self.probe(target, prepared, d.health_check_config)
             await self._switch(deployment_id, number, target, prepared, health, canary_percent)
         except asyncio.CancelledError:
             if prepared is not None and target is not None:
@@ -256,6 +261,26 @@ class Rollouts:
                 await target.retire(prepared)
             await self._fail(deployment_id, number, RolloutFailed("ROLLOUT_FAILED", code_pb2.INTERNAL,
                                                                   f"{type(exc).__name__}: {exc}"))
+
+    async def probe(self, target: Target, prepared: Prepared, config: health_check_pb2.HealthCheckConfig) -> H:
+        """Run the health check within the configured timeout; RolloutFailed (with its outcome) if it fails."""
+        timeout = (config.timeout.ToTimedelta().total_seconds() if config.HasField("timeout")
+                   else self._health_timeout)
+        started = now()
+        try:
+            await asyncio.wait_for(target.check(prepared), timeout)
+        except TimeoutError:
+            raise RolloutFailed("HEALTH_CHECK_TIMEOUT", code_pb2.DEADLINE_EXCEEDED,
+                                f"the probe inference did not finish within {timeout:g}s",
+                                H.OUTCOME_TIMED_OUT) from None
+        except Exception as exc:
+            detail = str(exc) if isinstance(exc, ProbeFailed) else f"{type(exc).__name__}: {exc}"
+            raise RolloutFailed("HEALTH_CHECK_FAILED", code_pb2.FAILED_PRECONDITION,
+                                f"the health check failed: {detail}", H.OUTCOME_FAILED) from None
+        health = H(outcome=H.OUTCOME_PASSED)
+        stamp(health.check_time)
+        health.latency.FromTimedelta(now() - started)
+        return health
 
     async def _download(self, model_version: str) -> registry_service_pb2.GetVersionDownloadResponse:
         try:
@@ -282,7 +307,7 @@ class Rollouts:
             d, generation, _ = await self._repo.get(session, deployment_id, for_update=True)
             r = await self._repo.get_revision(session, deployment_id, number)
             await target.activate(prepared, canary_percent)
-            self._active[(deployment_id, number)] = Active(target, prepared)
+            self.add_active(deployment_id, number, Active(target, prepared))
             r.health_check.CopyFrom(health)
             stamp(r.serve_start_time)
             actor = r.creator
@@ -301,7 +326,7 @@ class Rollouts:
                     await self._repo.save_revision(session, deployment_id, old)
                     await self.emit_registry(session, d, previous, old.model_version, VD.STATE_RETIRED, 0, actor,
                                              f"replaced by revision {number}")
-                    replaced = self._active.pop((deployment_id, previous), None)
+                    replaced = self.take_active(deployment_id, previous)
                 r.state = R.STATE_SERVING
                 d.current_revision = r.name
                 d.resolved_model_version = r.model_version
@@ -347,10 +372,85 @@ class Rollouts:
 
     def take_active(self, deployment_id: str, number: int) -> Active | None:
         """Remove and return the resources of a revision (for withdraw, promote and delete)."""
+        watcher = self._watchers.pop((deployment_id, number), None)
+        if watcher is not None:
+            watcher.cancel()
+        self._failures.pop((deployment_id, number), None)
         return self._active.pop((deployment_id, number), None)
 
+    def add_active(self, deployment_id: str, number: int, active: Active) -> None:
+        """Hold a revision that takes traffic; a served revision is re-checked on its health check period."""
+        self._active[(deployment_id, number)] = active
+        if active.target.serves and active.prepared.runtime is not None:
+            task = asyncio.create_task(self._watch(deployment_id, number), name=f"health-{deployment_id}-{number}")
+            self._watchers[(deployment_id, number)] = task
+
+    # ------------------------------------------------------------------ periodic health checks
+
+    async def _watch(self, deployment_id: str, number: int) -> None:
+        """Probe a serving revision every ``health_check_config.period`` and record the result.
+
+        The period is read again before each wait, so an update of the config takes effect at the next
+        check. As the contract says, a failed periodic check marks the deployment's (or canary's)
+        ``health`` as failed and does not move traffic.
+        """
+        key = (deployment_id, number)
+        while key in self._active:
+            try:
+                async with self._db.sessions() as session:
+                    d = (await self._repo.get(session, deployment_id))[0]
+            except LatheError:
+                return
+            except Exception as exc:  # the database is briefly unreachable: try again later
+                _log.warning("health_watch_read_failed", deployment=deployment_id, error=str(exc))
+                await asyncio.sleep(self._idle_poll)
+                continue
+            config = d.health_check_config
+            period = config.period.ToTimedelta().total_seconds() if config.HasField("period") else 0.0
+            if period <= 0:
+                await asyncio.sleep(self._idle_poll)
+                continue
+            await asyncio.sleep(period)
+            active = self._active.get(key)
+            if active is None:
+                return
+            try:
+                health = await self.probe(active.target, active.prepared, config)
+                self._failures.pop(key, None)
+            except RolloutFailed as failure:
+                failed = self._failures[key] = self._failures.get(key, 0) + 1
+                health = H(outcome=failure.outcome, message=f"{failed} consecutive periodic check(s) failed; "
+                                                            f"latest: {failure.message}"[:2000])
+                stamp(health.check_time)
+            if self._active.get(key) is not active:
+                return
+            await self._record_health(deployment_id, number, health)
+
+    async def _record_health(self, deployment_id: str, number: int, health: H) -> None:
+        name = revision_name(deployment_id, number)
+        async with self.lock(deployment_id), self._db.sessions.begin() as session:
+            try:
+                d, _, _ = await self._repo.get(session, deployment_id, for_update=True)
+            except LatheError:
+                return
+            if d.current_revision == name:
+                before = d.health.outcome
+                d.health.CopyFrom(health)
+            elif d.HasField("canary") and d.canary.revision == name:
+                before = d.canary.health.outcome
+                d.canary.health.CopyFrom(health)
+            else:
+                return
+            # An observation, not a change: neither update_time nor the etag moves.
+            await self._repo.save_detail(session, d)
+        if health.outcome != H.OUTCOME_PASSED and before == H.OUTCOME_PASSED:
+            _log.warning("serving_revision_unhealthy", deployment=deployment_id, revision=number,
+                         error=health.message)
+        elif health.outcome == H.OUTCOME_PASSED and before != H.OUTCOME_PASSED:
+            _log.info("serving_revision_healthy_again", deployment=deployment_id, revision=number)
+
     async def _fail(self, deployment_id: str, number: int, failure: RolloutFailed) -> None:
-        status = _status(failure.reason, failure.code, failure.message)
+        status = error_status(failure.reason, failure.code, failure.message)
         async with self.lock(deployment_id), self._db.sessions.begin() as session:
             d, generation, _ = await self._repo.get(session, deployment_id, for_update=True)
             r = await self._repo.get_revision(session, deployment_id, number)

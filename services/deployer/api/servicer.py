@@ -39,7 +39,7 @@ _MEMBER = {D.TARGET_LOCAL: "local", D.TARGET_KUBERNETES: "kubernetes", D.TARGET_
 _UPDATABLE = ("model_version", "options", "canary.traffic_percent", "health_check_config", "labels")
 
 
-def _validate_options(d: D, field: str = "deployment") -> None:
+def _validate_options(d: D, field: str = "deployment", min_health_period: float = 5.0) -> None:
     member = d.options.WhichOneof("options")
     if member is not None and member != _MEMBER[d.target]:
         raise InvalidArgument.for_field(f"{field}.options", f"sets {member!r} but the target is "
@@ -65,7 +65,7 @@ def _validate_options(d: D, field: str = "deployment") -> None:
     hc = d.health_check_config
     rules.validate_health_timing(hc.timeout.ToTimedelta().total_seconds() if hc.HasField("timeout") else None,
                                  hc.period.ToTimedelta().total_seconds() if hc.HasField("period") else None,
-                                 f"{field}.health_check_config")
+                                 f"{field}.health_check_config", min_health_period)
     if len(hc.probe_text) > 4096:
         raise InvalidArgument.for_field(f"{field}.health_check_config.probe_text", "must be at most 4,096 characters")
     rules.validate_labels(dict(d.labels), f"{field}.labels")
@@ -75,8 +75,9 @@ class DeployerServicer(deployer_service_pb2_grpc.DeployerServiceServicer):
     """Serves ``lathe.deployer.v1.DeployerService`` from the deployer database."""
 
     def __init__(self, db: Database, rollouts: Rollouts, table: ServingTable, *,
-                 page_tokens: PageTokenCodec | None = None) -> None:
+                 page_tokens: PageTokenCodec | None = None, min_health_period: float = 5.0) -> None:
         self._db = db
+        self._min_health_period = min_health_period
         self._rollouts = rollouts
         self._table = table
         self._repo = DeploymentRepository()
@@ -137,7 +138,7 @@ class DeployerServicer(deployer_service_pb2_grpc.DeployerServiceServicer):
         if given.HasField("canary"):
             raise InvalidArgument.for_field("deployment.canary", "a new deployment has no canary; set it in an "
                                             "update that rolls forward")
-        _validate_options(given)
+        _validate_options(given, min_health_period=self._min_health_period)
         deployment_id = request.deployment_id
         if deployment_id:
             rules.validate_deployment_id(deployment_id)
@@ -296,7 +297,7 @@ class DeployerServicer(deployer_service_pb2_grpc.DeployerServiceServicer):
                 elif path == "labels":
                     updated.labels.clear()
                     updated.labels.update(request.deployment.labels)
-            _validate_options(updated)
+            _validate_options(updated, min_health_period=self._min_health_period)
             if rolls:
                 ref = rules.parse_model_ref(updated.model_version)
                 version, kind = await self._resolve(ref, d.target, "deployment.model_version")

@@ -141,12 +141,14 @@ def validate_batching(max_batch_size: int, max_queue_delay_s: float, field: str)
         raise InvalidArgument.for_field(f"{field}.max_queue_delay", "must be between 0 and 1 second")
 
 
-def validate_health_timing(timeout_s: float | None, period_s: float | None, field: str) -> None:
-    """Timeout in (0, 600] seconds; period 0 (off) or at least 5 seconds."""
+def validate_health_timing(timeout_s: float | None, period_s: float | None, field: str,
+                           min_period_s: float = 5.0) -> None:
+    """Timeout in (0, 600] seconds; period 0 (off) or at least ``min_period_s`` (5 seconds) and at most a day."""
     if timeout_s is not None and not 0 < timeout_s <= 600:
         raise InvalidArgument.for_field(f"{field}.timeout", "must be more than 0 and at most 10 minutes")
-    if period_s is not None and period_s != 0 and period_s < 5:
-        raise InvalidArgument.for_field(f"{field}.period", "must be 0 (off) or at least 5 seconds")
+    if period_s is not None and period_s != 0 and not min_period_s <= period_s <= 86400:
+        raise InvalidArgument.for_field(f"{field}.period", f"must be 0 (off) or between {min_period_s:g} seconds "
+                                        "and one day")
 
 
 def validate_image(image: str, field: str) -> None:

@@ -61,6 +61,7 @@ class Suite:
         self.deployer = DeployerServiceStub(channel_to(deployer, token=tokens.alice))
         self.infer = GRPCInferenceServiceStub(channel_to(deployer, token=tokens.alice))
         self.deployer_server = deployer
+        self.registry_server = registry
         self.tmp = tmp
         self._models: set[str] = set()
         self._n = 0
