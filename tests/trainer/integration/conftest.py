@@ -74,7 +74,7 @@ def tiny_job(snapshot: str, *, steps: int = 120, checkpoint_every: int = 40, wid
         data_source=cfg.DataSource(snapshot=snapshot))
 
 
-async def wait_state(stub: TrainerServiceStub, name: str, states: set[int], limit_s: float = 120) -> TrainingJob:
+async def wait_state(stub: TrainerServiceStub, name: str, states: set[int], limit_s: float = 240) -> TrainingJob:
     """Poll until the job is in one of ``states``."""
     deadline = asyncio.get_running_loop().time() + limit_s
     while True:
