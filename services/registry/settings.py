@@ -8,6 +8,13 @@ from lathe.kit.settings import ServiceSettings
 class RegistrySettings(ServiceSettings):
     """The shared service settings plus the registry's own."""
 
+    database_server_settings: dict[str, str] = Field(
+        # Registry queries are short index seeks: starting parallel workers (or JIT-compiling) costs more
+        # than the query itself, so its connections run them serially.
+        default_factory=lambda: {"max_parallel_workers_per_gather": "0", "jit": "off"},
+        description="PostgreSQL run-time settings for the registry's connections.",
+    )
+
     sync_verify_max_bytes: int = Field(
         8 << 20, ge=0,
         description="Artifacts up to this size are checked during CreateModelVersion (the version comes back "

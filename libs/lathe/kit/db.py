@@ -70,8 +70,10 @@ def service_database_url(database_url: str | None, home: Path, service: str) -> 
     return f"sqlite+aiosqlite:///{(home / f'{service}.db').resolve()}"
 
 
-def create_database(url: str, *, schema: str | None = None, pool_size: int = 10) -> Database:
-    """An engine for ``url``; for PostgreSQL every connection's search_path is ``schema``."""
+def create_database(url: str, *, schema: str | None = None, pool_size: int = 10,
+                    server_settings: dict[str, str] | None = None) -> Database:
+    """An engine for ``url``; for PostgreSQL every connection's search_path is ``schema``, plus any
+    ``server_settings`` (ignored for SQLite)."""
     url = normalize_url(url)
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     is_pg = make_url(url).get_backend_name() == "postgresql"
@@ -81,7 +83,8 @@ def create_database(url: str, *, schema: str | None = None, pool_size: int = 10)
         kwargs.update(
             pool_size=pool_size,
             max_overflow=pool_size,
-            connect_args={"server_settings": {"search_path": schema, "application_name": f"lathe-{schema}"}},
+            connect_args={"server_settings": {**(server_settings or {}), "search_path": schema,
+                                              "application_name": f"lathe-{schema}"}},
         )
     else:
         schema = None

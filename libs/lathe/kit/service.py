@@ -26,7 +26,8 @@ async def open_database(settings: ServiceSettings, service: str, migrations_dir:
                         *, migrate_now: bool | None = None) -> Database:
     """Connect to the service's database, prove it answers, and apply migrations if configured."""
     url = service_database_url(settings.database_url, settings.home, service)
-    db = create_database(url, schema=settings.database_schema or service, pool_size=settings.database_pool_size)
+    db = create_database(url, schema=settings.database_schema or service, pool_size=settings.database_pool_size,
+                         server_settings=settings.database_server_settings)
     try:
         version = await db.ping()
     except Exception as exc:

@@ -52,6 +52,10 @@ class ServiceSettings(BaseSettings):
         None, description="PostgreSQL schema of this service; defaults to the service's name."
     )
     database_pool_size: int = Field(10, ge=1, le=200)
+    database_server_settings: dict[str, str] = Field(
+        default_factory=dict,
+        description="PostgreSQL run-time settings for this service's connections (e.g. statement_timeout).",
+    )
     migrate_on_start: bool = Field(True, description="Apply pending migrations when the service starts.")
     artifact_root: str | None = Field(
         None, description="Artifact store location; defaults to the artifacts/ folder under the home."
