@@ -15,6 +15,7 @@ from lathe.kit.server import GrpcServer, ServiceBinding, build_server
 from lathe.kit.service import open_database
 from lathe.registry.v1 import model_pb2, registry_service_pb2
 from lathe.trainer.v1 import trainer_service_pb2, trainer_service_pb2_grpc, training_event_pb2
+from services.trainer.adapters.evaluations import EVALUATION_TOPIC, record_on_version
 from services.trainer.adapters.records import HISTORY_TOPIC, REGISTRY_TOPIC, Records
 from services.trainer.adapters.scheduler import Scheduler, discover_devices
 from services.trainer.adapters.store import JobStore, job_id_of
@@ -54,7 +55,11 @@ async def build(settings: TrainerSettings) -> GrpcServer:
         request.request_id = key
         await peers.history().RecordSession(request)
 
-    outbox = Outbox(db, outbox_table, {REGISTRY_TOPIC: to_registry, HISTORY_TOPIC: to_history},
+    async def to_registry_metrics(payload: bytes, key: str) -> None:
+        await record_on_version(peers.registry(), trainer_service_pb2.EvaluateResponse.FromString(payload))
+
+    outbox = Outbox(db, outbox_table, {REGISTRY_TOPIC: to_registry, HISTORY_TOPIC: to_history,
+                                       EVALUATION_TOPIC: to_registry_metrics},
                     poll_interval=settings.trainer_outbox_poll_seconds,
                     max_backoff=settings.trainer_outbox_max_backoff_seconds)
     store.side_effects.append(Records(outbox).on_events)
@@ -64,7 +69,7 @@ async def build(settings: TrainerSettings) -> GrpcServer:
         cpu_threads=settings.trainer_cpu_threads or os.cpu_count() or 1,
         cancel_grace_seconds=settings.trainer_cancel_grace_seconds,
         flush_interval=settings.trainer_event_flush_seconds)
-    servicer = TrainerServicer(db, store, scheduler, peers)
+    servicer = TrainerServicer(db, store, scheduler, peers, outbox)
     server = build_server(
         [ServiceBinding(FULL_NAME, trainer_service_pb2_grpc.add_TrainerServiceServicer_to_server, servicer)],
         authenticator=TokenAuthenticator.from_file(settings.resolved_tokens_file()),

@@ -96,6 +96,10 @@ class Loop:
                    "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
                            "python": random.getstate(),
                            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}}
+        tokenizer = getattr(self.recipe, "tokenizer", None)
+        if tokenizer is not None:
+            # Stored with the weights so a checkpoint can be sampled from without the job's data.
+            payload["tokenizer"] = tokenizer.to_json()
         self.work_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=self.work_dir, suffix=".ckpt", delete=False) as handle:
             torch.save(payload, handle)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -80,6 +81,11 @@ def version_request(job: TrainingJob, snapshot_digest: str = "") -> registry_ser
     return registry_service_pb2.CreateModelVersionRequest(parent=job.model, model_version=version)
 
 
+def _history_key(key: str) -> str:
+    """A metric name as history accepts it ([A-Za-z0-9_./-]): ``validation/recall@5`` → ``validation/recall_at_5``."""
+    return re.sub(r"[^A-Za-z0-9_./-]", "_", key.replace("@", "_at_"))[:128]
+
+
 def session_request(job: TrainingJob) -> history_service_pb2.RecordSessionRequest:
     """The history session of a finished job."""
     outcome = {State.STATE_SUCCEEDED: session_pb2.Session.OUTCOME_SUCCEEDED,
@@ -87,7 +93,9 @@ def session_request(job: TrainingJob) -> history_service_pb2.RecordSessionReques
         job.state, session_pb2.Session.OUTCOME_CANCELLED)
     session = session_pb2.Session(
         owner=job.owner, training_job=job.name, model_version=job.model_version, snapshot=job.snapshot,
-        recipe=RECIPE_IDS[job.recipe], outcome=outcome, metrics=dict(job.latest_metrics))
+        recipe=RECIPE_IDS[job.recipe], outcome=outcome,
+        metrics={_history_key(k): v for k, v in [*job.latest_metrics.items(),
+                                                  *((f"baseline/{k}", v) for k, v in job.baseline_metrics.items())]})
     session.start_time.CopyFrom(job.start_time if job.HasField("start_time") else job.create_time)
     session.end_time.CopyFrom(job.end_time if job.HasField("end_time") else job.update_time)
     session.duration.FromTimedelta(session.end_time.ToDatetime() - session.start_time.ToDatetime())

@@ -34,6 +34,7 @@ from lathe.trainer.v1 import training_event_pb2, training_job_pb2
 from services.trainer.adapters.frames import HEADER, MAX_FRAME
 from services.trainer.adapters.store import JobStore
 from services.trainer.domain.config import total_steps
+from services.trainer.recipes import qa_data
 
 _log = structlog.get_logger("lathe.trainer.scheduler")
 Event = training_event_pb2.TrainingEvent
@@ -203,7 +204,8 @@ class Scheduler:
         data_dir = await self._prepare_data(job)
         resume = await self.store.last_checkpoint(job_id)
         parent_folder = await self._parent_folder(job) if job.parent_model_version else None
-        train_tokens = (data_dir / "train.txt").stat().st_size
+        train_tokens = qa_data.training_questions(data_dir) if job.recipe in qa_data.QA_RECIPES \
+            else (data_dir / "train.txt").stat().st_size
         steps = total_steps(job, train_tokens)
         attempt += 1
         work_dir = self.home / "trainer" / "work" / job_id
@@ -248,11 +250,24 @@ class Scheduler:
         worker.task = asyncio.create_task(self._supervise(worker, stderr_path), name=f"worker-{job_id}")
         _log.info("worker_started", job=job_id, device=device.name, pid=process.pid, attempt=attempt)
 
+    async def prepare_snapshot(self, snapshot: str) -> Path:
+        """The folder of ``snapshot``'s data (text splits, Q-A clusters, embeddings), fetched once."""
+        return await self._prepare_data(training_job_pb2.TrainingJob(snapshot=snapshot))
+
+    async def data_dir(self, job: training_job_pb2.TrainingJob) -> Path:
+        """The job's snapshot as split text files in the trainer's data cache (fetched once per snapshot)."""
+        return await self._prepare_data(job)
+
+    async def parent_folder(self, job: training_job_pb2.TrainingJob) -> Path:
+        """The model folder of the job's parent version."""
+        return await self._parent_folder(job)
+
     async def _prepare_data(self, job: training_job_pb2.TrainingJob) -> Path:
-        """The snapshot's splits as text files, fetched once per snapshot into the trainer's data cache."""
+        """The snapshot's splits as text files (and its Q-A clusters with their embeddings, for the Q-A
+        recipes), fetched once per snapshot into the trainer's data cache."""
         snapshot_id = job.snapshot.split("/", 1)[1]
         target = self.home / "trainer" / "data" / snapshot_id
-        if (target / "validation.txt").exists():
+        if (target / "validation.txt").exists() and (target / qa_data.QA_FILE).exists():
             return target
         staging = target.with_name(f".{snapshot_id}-{os.getpid()}-{time.monotonic_ns()}")
         staging.mkdir(parents=True)
@@ -270,9 +285,13 @@ class Scheduler:
                             sink.write("\n\n")
                         previous = member.entity
                         sink.write(member.text.content)
-        if target.exists():
+        snapshot = await corpus.GetSnapshot(corpus_service_pb2.GetSnapshotRequest(name=job.snapshot))
+        await qa_data.fetch(corpus, job.snapshot, staging, list(snapshot.embedding_models))
+        if (target / qa_data.QA_FILE).exists():
             shutil.rmtree(staging, ignore_errors=True)
         else:
+            if target.exists():  # a cache written before the Q-A recipes: refreshed once
+                shutil.rmtree(target, ignore_errors=True)
             os.replace(staging, target)
         return target
 

@@ -1,22 +1,26 @@
 """The TrainerService servicer: proto ⇄ domain, authorization, and calls into the store and scheduler.
 
-``Evaluate`` and ``GenerateSamples`` are inherited from the generated base class and answer UNIMPLEMENTED
-until they are built; nothing here pretends to succeed.
+``GenerateSamples`` samples text from a causal-lm checkpoint or registered version on the CPU
+(:mod:`services.trainer.adapters.sampling`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from lathe.corpus.v1 import corpus_service_pb2, snapshot_pb2
+from lathe.kit.artifacts import open_store
 from lathe.kit.auth import ROLE_READER, ROLE_WRITER, current_principal
 from lathe.kit.db import Database
 from lathe.kit.errors import (
@@ -24,10 +28,14 @@ from lathe.kit.errors import (
     InvalidArgument,
     LatheError,
     NotFound,
+    ResourceExhausted,
     Unavailable,
     from_rpc_error,
 )
 from lathe.kit.idempotency import RequestLog, request_digest, validate_request_id
+from lathe.kit.keyset import SortKey, canonical, keyset_after, order_clauses, parse_order_by
+from lathe.kit.manifest import folder_manifest, manifest_digest
+from lathe.kit.outbox import Outbox
 from lathe.kit.pagination import PageTokenCodec, page_size
 from lathe.kit.peers import Peers
 from lathe.registry.v1 import registry_service_pb2
@@ -39,6 +47,7 @@ from lathe.trainer.v1 import (
     training_event_pb2,
     training_job_pb2,
 )
+from services.trainer.adapters.evaluations import EVALUATION_TOPIC, EvaluationFailed, run_evaluation
 from services.trainer.adapters.scheduler import Scheduler
 from services.trainer.adapters.store import JobStore, job_id_of, now_ts
 from services.trainer.adapters.tables import checkpoints, request_log, training_events, training_jobs
@@ -51,12 +60,20 @@ TrainingJob = training_job_pb2.TrainingJob
 Event = training_event_pb2.TrainingEvent
 State = TrainingJob.State
 CREATE = "/lathe.trainer.v1.TrainerService/CreateTrainingJob"
+EVALUATE = "/lathe.trainer.v1.TrainerService/Evaluate"
 _PAGES = PageTokenCodec()
 _RESUME = PageTokenCodec(secret=b"lathe-trainer-resume-token")
 RECIPE_BY_NAME = {**{k: v for v, k in config_rules.RECIPE_IDS.items()},
                   **{training_config_pb2.Recipe.Name(v): v for v in config_rules.RECIPE_IDS},
                   **{training_config_pb2.Recipe.Name(v).removeprefix("RECIPE_"): v for v in config_rules.RECIPE_IDS}}
 EVENT_TYPES = {f.name for f in Event.DESCRIPTOR.oneofs_by_name["payload"].fields}
+
+
+class DataLoss(LatheError):
+    """Stored bytes do not match their recorded checksum."""
+
+    code = grpc.StatusCode.DATA_LOSS
+    default_reason = "DATA_LOSS"
 
 
 def _state_value(text: str, field: str) -> int:
@@ -84,15 +101,44 @@ def _compare(column: Any, op: str, value: Any, field: str) -> Any:
     return ops[op](value)
 
 
+# ``order_by`` fields of ListTrainingJobs. Unset start/end times sort last in either direction: they are
+# replaced by a time after (ascending) or before (descending) every real one, so keyset pages stay exact.
+_JOB_SORT = ("create_time", "start_time", "end_time", "priority")
+_LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _job_sort_expression(field: str, descending: bool) -> Any:
+    from sqlalchemy import func, literal
+
+    column = training_jobs.c[field]
+    if field in ("start_time", "end_time"):
+        return func.coalesce(column, literal(_EARLIEST if descending else _LATEST, column.type))
+    return column
+
+
+def _job_sort_value(job: TrainingJob, field: str, descending: bool) -> Any:
+    if field == "priority":
+        return job.scheduling.priority
+    if field == "job_id":
+        return job_id_of(job.name)
+    if not job.HasField(field):
+        return (_EARLIEST if descending else _LATEST).isoformat()
+    return getattr(job, field).ToDatetime(UTC).isoformat()
+
+
 class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
     """Serves ``lathe.trainer.v1.TrainerService`` from the trainer database and its scheduler."""
 
-    def __init__(self, db: Database, store: JobStore, scheduler: Scheduler, peers: Peers) -> None:
+    def __init__(self, db: Database, store: JobStore, scheduler: Scheduler, peers: Peers,
+                 outbox: Outbox | None = None, max_evaluations: int = 2) -> None:
         self._db = db
         self._store = store
         self._scheduler = scheduler
         self._peers = peers
+        self._outbox = outbox
         self._requests = RequestLog(request_log)
+        self._evaluations = asyncio.Semaphore(max_evaluations)
 
     # ------------------------------------------------------------------ helpers
 
@@ -109,15 +155,15 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
         return job_id, job
 
     @staticmethod
-    def _peer_error(exc: grpc.aio.AioRpcError, field: str, what: str) -> LatheError:
+    def _peer_error(exc: grpc.aio.AioRpcError, field: str, what: str, prefix: str = "training_job.") -> LatheError:
         if exc.code() == grpc.StatusCode.NOT_FOUND:
             return NotFound(f"{what} does not exist", reason=f"{field.split('.')[-1].upper()}_NOT_FOUND",
-                            metadata={"field": f"training_job.{field}"})
+                            metadata={"field": f"{prefix}{field}"})
         if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
             return Unavailable(f"could not reach the service that owns {what}; retry with the same request_id",
                                reason="PEER_UNAVAILABLE")
         if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
-            return InvalidArgument.for_field(f"training_job.{field}", exc.details() or "is invalid")
+            return InvalidArgument.for_field(f"{prefix}{field}", exc.details() or "is invalid")
         return from_rpc_error(exc)
 
     # ------------------------------------------------------------------ jobs
@@ -151,8 +197,11 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
                                 metadata={"field": "training_job_id"})
         snapshot = await self._pin_snapshot(job, request)
         counts = snapshot.counts
-        config_rules.check_data_fits(job, train_characters=counts.train.character_count,
-                                     validation_characters=counts.validation.character_count)
+        if job.recipe in config_rules.QA_RECIPES:
+            config_rules.check_qa_data(job, snapshot)
+        else:
+            config_rules.check_data_fits(job, train_characters=counts.train.character_count,
+                                         validation_characters=counts.validation.character_count)
         if job.parent_model_version:
             await self._check_parent(job)
         if not job.options.HasField("seed"):
@@ -265,31 +314,24 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
                 from sqlalchemy import or_
 
                 where.append(or_(*clauses))
-        order = (request.order_by or "create_time desc").strip().lower()
-        sortable = {"create_time": t.c.create_time, "priority": t.c.priority}
-        parts = order.split()
-        if not parts or parts[0] not in sortable or len(parts) > 2 or \
-                (len(parts) == 2 and parts[1] not in ("asc", "desc")):
-            raise InvalidArgument.for_field("order_by", "must be create_time or priority, optionally with desc")
-        column, descending = sortable[parts[0]], len(parts) == 2 and parts[1] == "desc"
-        query = _PAGES.fingerprint("jobs", request.filter, order, principal.user_id)
+        keys = parse_order_by(request.order_by.lower(), list(_JOB_SORT), default="create_time desc")
+        columns_by_key = {k.field: _job_sort_expression(k.field, k.descending) for k in keys}
+        columns_by_key["job_id"] = t.c.job_id
+        keys.append(SortKey("job_id", keys[0].descending))  # ties broken by name
+        query = _PAGES.fingerprint("jobs", request.filter, canonical(keys), principal.user_id)
         last = _PAGES.decode(request.page_token, query=query)
         if last is not None:
-            value = datetime.fromisoformat(last[0]) if parts[0] == "create_time" else last[0]
-            from sqlalchemy import and_, or_
-
-            if descending:
-                where.append(or_(column < value, and_(column == value, t.c.job_id < last[1])))
-            else:
-                where.append(or_(column > value, and_(column == value, t.c.job_id > last[1])))
-        ordering = [column.desc(), t.c.job_id.desc()] if descending else [column, t.c.job_id]
-        jobs = await self._store.list_jobs(where, ordering, limit + 1)
+            if len(last) != len(keys):
+                raise InvalidArgument.for_field("page_token", "does not belong to this query")
+            values = [datetime.fromisoformat(v) if k.field.endswith("_time") else v
+                      for k, v in zip(keys, last, strict=True)]
+            where.append(keyset_after(columns_by_key, keys, values))
+        jobs = await self._store.list_jobs(where, order_clauses(columns_by_key, keys), limit + 1)
         response = pb.ListTrainingJobsResponse(training_jobs=jobs[:limit])
         if len(jobs) > limit:
             tail = jobs[limit - 1]
-            key = (tail.create_time.ToDatetime(UTC).isoformat() if parts[0] == "create_time"
-                   else tail.scheduling.priority)
-            response.next_page_token = _PAGES.encode([key, job_id_of(tail.name)], query=query)
+            token = [_job_sort_value(tail, k.field, k.descending) for k in keys]
+            response.next_page_token = _PAGES.encode(token, query=query)
         return response
 
     async def CancelTrainingJob(self, request: pb.CancelTrainingJobRequest,
@@ -360,6 +402,89 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
                 create_time=stamp))
         if len(rows) > limit:
             response.next_page_token = _PAGES.encode([rows[limit - 1].step], query=query)
+        return response
+
+    # ------------------------------------------------------------------ evaluation
+
+    async def Evaluate(self, request: pb.EvaluateRequest, context: grpc.aio.ServicerContext) -> pb.EvaluateResponse:
+        principal = current_principal()
+        principal.require_role(ROLE_WRITER)
+        validate_request_id(request.request_id)
+        if not config_rules.VERSION_NAME.match(request.model_version):
+            raise InvalidArgument.for_field("model_version",
+                                            "must be a model version name, models/{model}/versions/{version}")
+        if not config_rules.SNAPSHOT_NAME.match(request.snapshot):
+            raise InvalidArgument.for_field("snapshot", "must be a snapshot name, snapshots/{snapshot}")
+        if request.split not in training_config_pb2.DatasetSplit.values():
+            raise InvalidArgument.for_field("split", f"unknown split {request.split}")
+        digest = request_digest(request)
+        if request.request_id:
+            async with self._db.sessions() as session:
+                earlier = await self._requests.find(session, method=EVALUATE, principal=principal.user_id,
+                                                    request_id=request.request_id, digest=digest,
+                                                    response_type=pb.EvaluateResponse)
+            if earlier is not None:
+                return earlier
+        try:
+            version = await self._peers.registry().GetModelVersion(
+                registry_service_pb2.GetModelVersionRequest(name=request.model_version))
+        except grpc.aio.AioRpcError as exc:
+            raise self._peer_error(exc, "model_version", request.model_version, prefix="") from None
+        try:
+            snapshot = await self._peers.corpus().GetSnapshot(
+                corpus_service_pb2.GetSnapshotRequest(name=request.snapshot))
+        except grpc.aio.AioRpcError as exc:
+            raise self._peer_error(exc, "snapshot", request.snapshot, prefix="") from None
+        recipe = RECIPE_BY_NAME.get(version.recipe)
+        if recipe is None:
+            raise InvalidArgument.for_field("model_version", f"was produced by {version.recipe!r}, which this "
+                                            "trainer cannot evaluate", reason="RECIPE_UNAVAILABLE")
+        if snapshot.state != snapshot_pb2.Snapshot.STATE_READY:
+            raise FailedPrecondition(f"{snapshot.name} is not READY", reason="SNAPSHOT_NOT_READY",
+                                     metadata={"field": "snapshot"})
+        if recipe in config_rules.QA_RECIPES and snapshot.counts.total.qa_cluster_count < 2:
+            raise InvalidArgument.for_field("snapshot", f"{snapshot.name} has {snapshot.counts.total.qa_cluster_count}"
+                                            f" Q-A clusters; a {version.recipe} model needs at least two",
+                                            reason="TOO_FEW_QA_CLUSTERS")
+        embedding_model = version.architecture.config["embedding_model"] \
+            if "embedding_model" in version.architecture.config else ""
+        if recipe == training_config_pb2.RECIPE_PROJECTION_HEADS and embedding_model not in snapshot.embedding_models:
+            raise InvalidArgument.for_field("snapshot", f"{snapshot.name} holds no embeddings by {embedding_model}",
+                                            reason="SNAPSHOT_NOT_EMBEDDED")
+        folder = Path(urlparse(version.artifact_uri).path)
+        if not await asyncio.to_thread(folder.is_dir):
+            raise FailedPrecondition(f"the artifact of {version.name} is not on this trainer ({version.artifact_uri})",
+                                     reason="ARTIFACT_UNREACHABLE")
+        if self._evaluations.locked():
+            raise ResourceExhausted("too many evaluations are running; retry later", reason="TOO_MANY_EVALUATIONS")
+        async with self._evaluations:
+            actual = await asyncio.to_thread(lambda: manifest_digest(folder_manifest(folder)))
+            if version.manifest.digest and actual != version.manifest.digest:
+                raise DataLoss(f"the artifact of {version.name} does not match its recorded manifest "
+                               f"({actual} != {version.manifest.digest})", reason="ARTIFACT_CHECKSUM_MISMATCH")
+            data_dir = await self._scheduler.prepare_snapshot(snapshot.name)
+            try:
+                result = await run_evaluation(
+                    {"recipe": version.recipe, "model_folder": str(folder), "data_dir": str(data_dir),
+                     "split": int(request.split), "threads": self._scheduler.cpu_threads},
+                    threads=self._scheduler.cpu_threads, work_dir=self._scheduler.home / "trainer" / "evaluations")
+            except EvaluationFailed as exc:
+                if exc.invalid:
+                    raise InvalidArgument.for_field("snapshot", f"does not fit {version.name}: {exc}",
+                                                    reason="DATA_DOES_NOT_FIT") from None
+                raise
+        response = pb.EvaluateResponse(
+            model_version=version.name, snapshot=snapshot.name,
+            split=request.split or training_config_pb2.DATASET_SPLIT_VALIDATION, recipe=recipe,
+            metrics=result["metrics"], baseline_metrics=result["baseline_metrics"], baseline=result["baseline"],
+            example_count=int(result["example_count"]), evaluation_time=now_ts())
+        async with self._db.sessions() as session, session.begin():
+            if self._outbox is not None:
+                await self._outbox.add(session, topic=EVALUATION_TOPIC, key=f"eval:{uuid.uuid4()}",
+                                       payload=response.SerializeToString())
+            if request.request_id:
+                await self._requests.remember(session, method=EVALUATE, principal=principal.user_id,
+                                              request_id=request.request_id, digest=digest, response=response)
         return response
 
     # ------------------------------------------------------------------ events
@@ -467,5 +592,83 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
                         heartbeat_time=now_ts(), job_state=job.state, last_sequence=channel.last_sequence),
                     resume_token=self._resume_token(job_id, position))
 
+
+    # ------------------------------------------------------------------ sampling
+
+    async def GenerateSamples(self, request: pb.GenerateSamplesRequest,
+                              context: grpc.aio.ServicerContext) -> pb.GenerateSamplesResponse:
+        from services.trainer.adapters import sampling
+
+        current_principal().require_role(ROLE_READER)
+        params = sampling.resolve(request)
+        if request.model_version:
+            return await self._sample_version(request.model_version, params)
+        job_id, job = await self._visible_job(request.name)
+        if job.recipe != training_config_pb2.RECIPE_CAUSAL_LM:
+            raise FailedPrecondition(f"{request.name} is not a causal-lm job and does not generate text",
+                                     reason="NOT_A_CAUSAL_LM", metadata={"field": "name"})
+        c = checkpoints
+        where: list[Any] = []
+        order = [c.c.step.desc()]
+        wanted = request.checkpoint.removeprefix(f"{job.name}/checkpoints/")
+        if request.checkpoint and (wanted == request.checkpoint or "/" in wanted):
+            raise InvalidArgument.for_field("checkpoint", f"must be a checkpoint of {job.name}, "
+                                            f"{job.name}/checkpoints/{{checkpoint}}")
+        if wanted == "best":
+            where.append(c.c.is_best.is_(True))
+        elif wanted and wanted != "latest":
+            try:
+                step = int(wanted.removeprefix("step-"))
+            except ValueError:
+                raise InvalidArgument.for_field("checkpoint", "the checkpoint id must be step-<n>, latest or best") \
+                    from None
+            where.append(c.c.step == step)
+        rows = await self._store.list_checkpoints(job_id, where, order, 1)
+        if not rows:
+            if request.checkpoint and wanted != "latest":
+                raise NotFound(f"{request.checkpoint} does not exist", reason="CHECKPOINT_NOT_FOUND",
+                               metadata={"field": "checkpoint"})
+            raise FailedPrecondition(f"{job.name} has no checkpoint yet", reason="NO_CHECKPOINT",
+                                     metadata={"state": State.Name(job.state)})
+        row = rows[0]
+        store = open_store(self._scheduler.artifact_root)
+        model, tokenizer, step = await asyncio.to_thread(sampling.load_checkpoint, store, row.uri, row.sha256)
+        if tokenizer is None:
+            data_dir = await self._scheduler.data_dir(job)
+            parent = await self._scheduler.parent_folder(job) if job.parent_model_version else None
+            tokenizer = await asyncio.to_thread(sampling.rebuild_tokenizer, job, data_dir, parent)
+        samples = await asyncio.to_thread(sampling.generate, model, tokenizer, params)
+        return pb.GenerateSamplesResponse(samples=samples, checkpoint=f"{job.name}/checkpoints/step-{step:09d}",
+                                          step=step, seed=params.seed)
+
+    async def _sample_version(self, name: str, params: Any) -> pb.GenerateSamplesResponse:
+        import json
+        from pathlib import Path as _Path
+        from urllib.parse import urlparse as _urlparse
+
+        from services.trainer.adapters import sampling
+
+        try:
+            version = await self._peers.registry().GetModelVersion(
+                registry_service_pb2.GetModelVersionRequest(name=name))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                raise NotFound(f"{name} does not exist", reason="MODEL_VERSION_NOT_FOUND",
+                               metadata={"field": "model_version"}) from None
+            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                raise InvalidArgument.for_field("model_version", exc.details() or "is invalid") from None
+            if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise Unavailable("could not reach the registry", reason="PEER_UNAVAILABLE") from None
+            raise from_rpc_error(exc) from None
+        if version.recipe != "causal-lm":
+            raise FailedPrecondition(f"{name} was produced by {version.recipe!r}; only causal-lm versions "
+                                     "generate text", reason="NOT_A_CAUSAL_LM", metadata={"field": "model_version"})
+        folder = _Path(_urlparse(version.artifact_uri).path)
+        model, tokenizer = await asyncio.to_thread(sampling.load_version, folder, version.manifest.digest)
+        step = 0
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            step = int(json.loads((folder / "lathe-export.json").read_text())["step"])
+        samples = await asyncio.to_thread(sampling.generate, model, tokenizer, params)
+        return pb.GenerateSamplesResponse(samples=samples, step=step, seed=params.seed, model_version=version.name)
 
 __all__ = ["TERMINAL", "TrainerServicer"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 
+from lathe.corpus.v1 import snapshot_pb2
 from lathe.kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied
 from lathe.ml.ngram import max_order
 from lathe.trainer.v1 import training_config_pb2 as cfg
@@ -23,8 +24,10 @@ RECIPE_IDS = {
     cfg.RECIPE_EMBEDDING_FINETUNE: "embedding-finetune",
     cfg.RECIPE_PROJECTION_HEADS: "projection-heads",
 }
-# The recipes this trainer can run; the Q-A recipes join with their issue.
-AVAILABLE_RECIPES = (cfg.RECIPE_CAUSAL_LM, cfg.RECIPE_NGRAM_LM)
+# The recipes this trainer can run.
+AVAILABLE_RECIPES = (cfg.RECIPE_CAUSAL_LM, cfg.RECIPE_NGRAM_LM, cfg.RECIPE_EMBEDDING_FINETUNE,
+                     cfg.RECIPE_PROJECTION_HEADS)
+QA_RECIPES = (cfg.RECIPE_EMBEDDING_FINETUNE, cfg.RECIPE_PROJECTION_HEADS)
 CONFIG_FIELD = {
     cfg.RECIPE_CAUSAL_LM: "causal_lm",
     cfg.RECIPE_NGRAM_LM: "ngram_lm",
@@ -32,6 +35,11 @@ CONFIG_FIELD = {
     cfg.RECIPE_PROJECTION_HEADS: "projection_heads",
 }
 LM_METRICS = ("validation/loss", "validation/perplexity", "train/loss")
+QA_METRICS = ("validation/mrr", "validation/recall@1", "validation/recall@5", "validation/recall@10", "train/loss")
+# The base models embedding-finetune can start from (loaded offline from their PyPI packages).
+BASE_MODELS = ("embeddingModels/all-minilm-l6-v2",)
+DEFAULT_EMBEDDING_MODEL = "embeddingModels/all-minilm-l6-v2"
+EMBEDDING_MODEL_NAME = re.compile(r"^embeddingModels/[a-z0-9][a-z0-9.-]{0,62}$")
 JOB_ID = re.compile(r"^[a-z][a-z0-9-]{3,62}$")
 SNAPSHOT_NAME = re.compile(r"^snapshots/[a-z][a-z0-9-]{0,62}$")
 VERSION_NAME = re.compile(r"^models/[a-z0-9][a-z0-9-]{0,62}/versions/[0-9]+$")
@@ -80,7 +88,8 @@ def resolve(job: TrainingJob, *, is_admin: bool, gpu_count: int, device_names: l
                  "end_time"):
         out.ClearField(name)
     if job.recipe == cfg.RECIPE_UNSPECIFIED or job.recipe not in RECIPE_IDS:
-        raise InvalidArgument.for_field("training_job.recipe", "is required: one of causal-lm, ngram-lm")
+        raise InvalidArgument.for_field("training_job.recipe", "is required: one of causal-lm, ngram-lm, "
+                                        "embedding-finetune, projection-heads")
     if job.recipe not in AVAILABLE_RECIPES:
         raise InvalidArgument.for_field("training_job.recipe",
                                         f"{RECIPE_IDS[job.recipe]} is not available on this trainer yet",
@@ -112,6 +121,10 @@ def resolve(job: TrainingJob, *, is_admin: bool, gpu_count: int, device_names: l
     _resolve_scheduling(out, v, is_admin=is_admin, gpu_count=gpu_count, device_names=device_names)
     if job.recipe == cfg.RECIPE_CAUSAL_LM:
         _resolve_causal_lm(out, v)
+    elif job.recipe == cfg.RECIPE_EMBEDDING_FINETUNE:
+        _resolve_embedding_finetune(out, v)
+    elif job.recipe == cfg.RECIPE_PROJECTION_HEADS:
+        _resolve_projection_heads(out, v)
     else:
         _resolve_ngram(out, v)
     _resolve_options(out, v)
@@ -183,10 +196,63 @@ def _resolve_ngram(out: TrainingJob, v: _Violations) -> None:
     v.check(_finite(c.discount) and 0 < c.discount < 1, "ngram_lm.discount", "must be in (0, 1)")
 
 
+def _resolve_embedding_finetune(out: TrainingJob, v: _Violations) -> None:
+    c = out.embedding_finetune
+    if not c.base_model:
+        c.base_model = BASE_MODELS[0]
+    elif "/" not in c.base_model:
+        c.base_model = f"embeddingModels/{c.base_model}"
+    v.check(c.base_model in BASE_MODELS, "embedding_finetune.base_model",
+            f"must be one of {', '.join(BASE_MODELS)}")
+    v.check(c.max_seq_length >= 0, "embedding_finetune.max_seq_length", "must be in [8, 512]")
+    c.max_seq_length = c.max_seq_length or 256
+    v.check(8 <= c.max_seq_length <= 512, "embedding_finetune.max_seq_length", "must be in [8, 512]")
+    if c.loss == cfg.EmbeddingFinetuneConfig.LOSS_UNSPECIFIED:
+        c.loss = cfg.EmbeddingFinetuneConfig.LOSS_MULTIPLE_NEGATIVES_RANKING
+    if not c.HasField("similarity_scale"):
+        c.similarity_scale = 20.0
+    v.check(_finite(c.similarity_scale) and 0 < c.similarity_scale <= 1000, "embedding_finetune.similarity_scale",
+            "must be positive (at most 1000)")
+
+
+def _resolve_projection_heads(out: TrainingJob, v: _Violations) -> None:
+    c = out.projection_heads
+    if not c.embedding_model:
+        c.embedding_model = DEFAULT_EMBEDDING_MODEL
+    elif "/" not in c.embedding_model:
+        c.embedding_model = f"embeddingModels/{c.embedding_model}"
+    v.check(bool(EMBEDDING_MODEL_NAME.match(c.embedding_model)), "projection_heads.embedding_model",
+            "must be an embedding model name, embeddingModels/{embedding_model}")
+    # proto3 cannot tell an unset temperature from 0: 0 takes the default, a negative value is rejected.
+    v.check(_finite(c.temperature) and 0 <= c.temperature <= 100, "projection_heads.temperature",
+            "must be positive (at most 100)")
+    c.temperature = c.temperature or 0.05
+    if not c.HasField("answer_weight"):
+        c.answer_weight = 0.5
+    v.check(_finite(c.answer_weight) and 0 <= c.answer_weight <= 1, "projection_heads.answer_weight",
+            "must be in [0, 1]")
+    if c.projection == cfg.ProjectionHeadsConfig.PROJECTION_UNSPECIFIED:
+        c.projection = cfg.ProjectionHeadsConfig.PROJECTION_NONE
+    v.check(c.projection != cfg.ProjectionHeadsConfig.PROJECTION_LEARNED, "projection_heads.projection",
+            "PROJECTION_LEARNED is not available on this trainer yet; use PROJECTION_RIDGE (closed form)")
+    if not c.HasField("ridge_lambda"):
+        c.ridge_lambda = 1.0
+    v.check(_finite(c.ridge_lambda) and c.ridge_lambda > 0, "projection_heads.ridge_lambda", "must be positive")
+
+
 def _resolve_options(out: TrainingJob, v: _Violations) -> None:
     o = out.options
     lm = out.recipe == cfg.RECIPE_CAUSAL_LM
+    qa = out.recipe in QA_RECIPES
+    metrics = QA_METRICS if qa else LM_METRICS
     length = o.WhichOneof("length")
+    if out.recipe == cfg.RECIPE_PROJECTION_HEADS:
+        # A closed-form fit: one pass whatever the requested length.
+        o.max_steps = 1
+        length = "max_steps"
+    elif length is None and out.recipe == cfg.RECIPE_EMBEDDING_FINETUNE:
+        o.max_epochs = 1.0
+        length = "max_epochs"
     if length == "max_steps":
         v.check(o.max_steps > 0, "options.max_steps", "must be positive")
     elif length == "max_epochs":
@@ -196,7 +262,7 @@ def _resolve_options(out: TrainingJob, v: _Violations) -> None:
     v.check(_finite(o.learning_rate) and o.learning_rate >= 0, "options.learning_rate",
             "must be positive and finite")
     if o.learning_rate == 0:
-        o.learning_rate = 6e-4
+        o.learning_rate = 2e-5 if out.recipe == cfg.RECIPE_EMBEDDING_FINETUNE else 6e-4
     if o.learning_rate_schedule == cfg.LEARNING_RATE_SCHEDULE_UNSPECIFIED:
         o.learning_rate_schedule = cfg.LEARNING_RATE_SCHEDULE_COSINE
     if not o.HasField("min_learning_rate"):
@@ -204,9 +270,14 @@ def _resolve_options(out: TrainingJob, v: _Violations) -> None:
     v.check(_finite(o.min_learning_rate) and 0 <= o.min_learning_rate <= o.learning_rate,
             "options.min_learning_rate", "must be in [0, learning_rate]")
     if not o.HasField("warmup_steps"):
-        o.warmup_steps = 100 if lm else 0
-        if length == "max_steps":
-            o.warmup_steps = min(o.warmup_steps, o.max_steps // 10)
+        if out.recipe == cfg.RECIPE_EMBEDDING_FINETUNE:
+            # 10% of the steps; with max_epochs the step count is known only at start, so the recipe resolves it.
+            if length == "max_steps":
+                o.warmup_steps = max(1, o.max_steps // 10)
+        else:
+            o.warmup_steps = 100 if lm else 0
+            if length == "max_steps":
+                o.warmup_steps = min(o.warmup_steps, o.max_steps // 10)
     v.check(o.warmup_steps >= 0, "options.warmup_steps", "must not be negative")
     v.check(o.batch_size >= 0, "options.batch_size", "must not be negative")
     o.batch_size = o.batch_size or 64
@@ -237,16 +308,17 @@ def _resolve_options(out: TrainingJob, v: _Violations) -> None:
     v.check(p.keep_best >= 0, "options.checkpoint_policy.keep_best", "must not be negative")
     if o.HasField("early_stopping"):
         e = o.early_stopping
-        v.check(e.metric in LM_METRICS, "options.early_stopping.metric",
-                f"must be one of {', '.join(LM_METRICS)} for this recipe")
+        v.check(e.metric in metrics, "options.early_stopping.metric",
+                f"must be one of {', '.join(metrics)} for this recipe")
         v.check(e.patience >= 0, "options.early_stopping.patience", "must be positive")
         e.patience = e.patience or 3
         v.check(_finite(e.min_delta) and e.min_delta >= 0, "options.early_stopping.min_delta",
                 "must not be negative")
     if not p.best_metric:
-        p.best_metric = o.early_stopping.metric if o.HasField("early_stopping") else "validation/loss"
-    v.check(p.best_metric in LM_METRICS, "options.checkpoint_policy.best_metric",
-            f"must be one of {', '.join(LM_METRICS)} for this recipe")
+        p.best_metric = o.early_stopping.metric if o.HasField("early_stopping") else \
+            ("validation/mrr" if qa else "validation/loss")
+    v.check(p.best_metric in metrics, "options.checkpoint_policy.best_metric",
+            f"must be one of {', '.join(metrics)} for this recipe")
 
 
 def check_data_fits(job: TrainingJob, *, train_characters: int, validation_characters: int) -> None:
@@ -265,6 +337,32 @@ def check_data_fits(job: TrainingJob, *, train_characters: int, validation_chara
                 "training_job.causal_lm.block_size",
                 f"must be smaller than the data: {block} >= {smallest} characters in the smallest split "
                 f"(train {train_characters}, validation {validation_characters})", reason="BLOCK_SIZE_TOO_LARGE")
+
+
+def check_qa_data(job: TrainingJob, snapshot: snapshot_pb2.Snapshot) -> None:
+    """INVALID_ARGUMENT when a Q-A recipe's snapshot lacks what it needs (clusters, held-out questions, vectors)."""
+    counts = snapshot.counts
+    field = "training_job.data_source"
+    clusters = counts.total.qa_cluster_count
+    if clusters == 0:
+        raise InvalidArgument.for_field(field, f"{snapshot.name} has no Q-A clusters; the {RECIPE_IDS[job.recipe]} "
+                                        "recipe trains on question-answer clusters", reason="NO_QA_CLUSTERS")
+    if clusters < 2:
+        raise InvalidArgument.for_field(field, f"{snapshot.name} has {clusters} Q-A cluster; retrieval needs at "
+                                        "least two", reason="TOO_FEW_QA_CLUSTERS")
+    if counts.validation.question_count == 0:
+        raise InvalidArgument.for_field(field, f"{snapshot.name} has no held-out (validation) questions to "
+                                        "measure retrieval on", reason="EMPTY_VALIDATION_SPLIT")
+    if job.recipe == cfg.RECIPE_EMBEDDING_FINETUNE and counts.train.question_count == 0:
+        raise InvalidArgument.for_field(field, f"{snapshot.name} has no training questions",
+                                        reason="EMPTY_TRAINING_SPLIT")
+    if job.recipe == cfg.RECIPE_PROJECTION_HEADS and \
+            job.projection_heads.embedding_model not in snapshot.embedding_models:
+        raise InvalidArgument.for_field(
+            "training_job.projection_heads.embedding_model",
+            f"{snapshot.name} holds no embeddings by {job.projection_heads.embedding_model} (it has: "
+            f"{', '.join(snapshot.embedding_models) or 'none'}); create the snapshot with that embedding model",
+            reason="SNAPSHOT_NOT_EMBEDDED")
 
 
 def total_steps(job: TrainingJob, train_tokens: int) -> int:

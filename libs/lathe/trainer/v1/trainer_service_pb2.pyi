@@ -186,7 +186,7 @@ class EvaluateResponse(_message.Message):
     def __init__(self, model_version: _Optional[str] = ..., snapshot: _Optional[str] = ..., split: _Optional[_Union[_training_config_pb2.DatasetSplit, str]] = ..., recipe: _Optional[_Union[_training_config_pb2.Recipe, str]] = ..., metrics: _Optional[_Mapping[str, float]] = ..., baseline_metrics: _Optional[_Mapping[str, float]] = ..., baseline: _Optional[str] = ..., example_count: _Optional[int] = ..., evaluation_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GenerateSamplesRequest(_message.Message):
-    __slots__ = ("name", "checkpoint", "prompt", "max_new_tokens", "temperature", "top_k", "sample_count", "seed")
+    __slots__ = ("name", "checkpoint", "prompt", "max_new_tokens", "temperature", "top_k", "sample_count", "seed", "model_version")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
@@ -195,6 +195,7 @@ class GenerateSamplesRequest(_message.Message):
     TOP_K_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_COUNT_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     name: str
     checkpoint: str
     prompt: str
@@ -203,16 +204,19 @@ class GenerateSamplesRequest(_message.Message):
     top_k: int
     sample_count: int
     seed: int
-    def __init__(self, name: _Optional[str] = ..., checkpoint: _Optional[str] = ..., prompt: _Optional[str] = ..., max_new_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., top_k: _Optional[int] = ..., sample_count: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
+    model_version: str
+    def __init__(self, name: _Optional[str] = ..., checkpoint: _Optional[str] = ..., prompt: _Optional[str] = ..., max_new_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., top_k: _Optional[int] = ..., sample_count: _Optional[int] = ..., seed: _Optional[int] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class GenerateSamplesResponse(_message.Message):
-    __slots__ = ("samples", "checkpoint", "step", "seed")
+    __slots__ = ("samples", "checkpoint", "step", "seed", "model_version")
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     samples: _containers.RepeatedScalarFieldContainer[str]
     checkpoint: str
     step: int
     seed: int
-    def __init__(self, samples: _Optional[_Iterable[str]] = ..., checkpoint: _Optional[str] = ..., step: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
+    model_version: str
+    def __init__(self, samples: _Optional[_Iterable[str]] = ..., checkpoint: _Optional[str] = ..., step: _Optional[int] = ..., seed: _Optional[int] = ..., model_version: _Optional[str] = ...) -> None: ...

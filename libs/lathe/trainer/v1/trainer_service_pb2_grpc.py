@@ -222,14 +222,16 @@ class TrainerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GenerateSamples(self, request, context):
-        """Generates text from a `causal-lm` job's checkpoint, for a quick qualitative look during or after
-        training.
+        """Generates text from a `causal-lm` job's checkpoint (its latest, its best, or a named one) or from a
+        registered `causal-lm` model version, for a quick qualitative look during or after training.
 
-        Returns the generated samples and the checkpoint they came from. Runs on the CPU, beside training,
-        never on the job's device. Returns NOT_FOUND if the job or the named checkpoint does not exist;
-        PERMISSION_DENIED if the caller is neither the job's owner nor an admin; FAILED_PRECONDITION if the job
-        is not a `causal-lm` job or has no checkpoint yet; INVALID_ARGUMENT if a sampling parameter is out of
-        range or the prompt is too long; DATA_LOSS if the checkpoint's sha256 does not match.
+        Returns the generated samples and the checkpoint or version they came from. Runs on the CPU, beside
+        training, never on the job's device. Returns NOT_FOUND if the job, the named checkpoint or the model
+        version does not exist, or the job belongs to another user and the caller is not an admin (its
+        existence is not revealed); FAILED_PRECONDITION if the job or version is not `causal-lm` or the job
+        has no checkpoint yet; INVALID_ARGUMENT if a sampling parameter is out of range, the prompt is too
+        long, or neither or both of `name` and `model_version` are set; DATA_LOSS if the checkpoint's sha256
+        does not match; UNAVAILABLE if the registry is unreachable.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

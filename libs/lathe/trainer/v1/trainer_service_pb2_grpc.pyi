@@ -131,14 +131,16 @@ class TrainerServiceStub:
     UNAVAILABLE if the registry, the corpus or the artifact store is unreachable.
     """
     GenerateSamples: _grpc.UnaryUnaryMultiCallable[_trainer_service_pb2.GenerateSamplesRequest, _trainer_service_pb2.GenerateSamplesResponse]
-    """Generates text from a `causal-lm` job's checkpoint, for a quick qualitative look during or after
-    training.
+    """Generates text from a `causal-lm` job's checkpoint (its latest, its best, or a named one) or from a
+    registered `causal-lm` model version, for a quick qualitative look during or after training.
 
-    Returns the generated samples and the checkpoint they came from. Runs on the CPU, beside training,
-    never on the job's device. Returns NOT_FOUND if the job or the named checkpoint does not exist;
-    PERMISSION_DENIED if the caller is neither the job's owner nor an admin; FAILED_PRECONDITION if the job
-    is not a `causal-lm` job or has no checkpoint yet; INVALID_ARGUMENT if a sampling parameter is out of
-    range or the prompt is too long; DATA_LOSS if the checkpoint's sha256 does not match.
+    Returns the generated samples and the checkpoint or version they came from. Runs on the CPU, beside
+    training, never on the job's device. Returns NOT_FOUND if the job, the named checkpoint or the model
+    version does not exist, or the job belongs to another user and the caller is not an admin (its
+    existence is not revealed); FAILED_PRECONDITION if the job or version is not `causal-lm` or the job
+    has no checkpoint yet; INVALID_ARGUMENT if a sampling parameter is out of range, the prompt is too
+    long, or neither or both of `name` and `model_version` are set; DATA_LOSS if the checkpoint's sha256
+    does not match; UNAVAILABLE if the registry is unreachable.
     """
 
 @_typing.type_check_only
@@ -243,14 +245,16 @@ class TrainerServiceAsyncStub(TrainerServiceStub):
     UNAVAILABLE if the registry, the corpus or the artifact store is unreachable.
     """
     GenerateSamples: _aio.UnaryUnaryMultiCallable[_trainer_service_pb2.GenerateSamplesRequest, _trainer_service_pb2.GenerateSamplesResponse]  # type: ignore[assignment]
-    """Generates text from a `causal-lm` job's checkpoint, for a quick qualitative look during or after
-    training.
+    """Generates text from a `causal-lm` job's checkpoint (its latest, its best, or a named one) or from a
+    registered `causal-lm` model version, for a quick qualitative look during or after training.
 
-    Returns the generated samples and the checkpoint they came from. Runs on the CPU, beside training,
-    never on the job's device. Returns NOT_FOUND if the job or the named checkpoint does not exist;
-    PERMISSION_DENIED if the caller is neither the job's owner nor an admin; FAILED_PRECONDITION if the job
-    is not a `causal-lm` job or has no checkpoint yet; INVALID_ARGUMENT if a sampling parameter is out of
-    range or the prompt is too long; DATA_LOSS if the checkpoint's sha256 does not match.
+    Returns the generated samples and the checkpoint or version they came from. Runs on the CPU, beside
+    training, never on the job's device. Returns NOT_FOUND if the job, the named checkpoint or the model
+    version does not exist, or the job belongs to another user and the caller is not an admin (its
+    existence is not revealed); FAILED_PRECONDITION if the job or version is not `causal-lm` or the job
+    has no checkpoint yet; INVALID_ARGUMENT if a sampling parameter is out of range, the prompt is too
+    long, or neither or both of `name` and `model_version` are set; DATA_LOSS if the checkpoint's sha256
+    does not match; UNAVAILABLE if the registry is unreachable.
     """
 
 class TrainerServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -406,14 +410,16 @@ class TrainerServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _trainer_service_pb2.GenerateSamplesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_trainer_service_pb2.GenerateSamplesResponse, _abc.Awaitable[_trainer_service_pb2.GenerateSamplesResponse]]:
-        """Generates text from a `causal-lm` job's checkpoint, for a quick qualitative look during or after
-        training.
+        """Generates text from a `causal-lm` job's checkpoint (its latest, its best, or a named one) or from a
+        registered `causal-lm` model version, for a quick qualitative look during or after training.
 
-        Returns the generated samples and the checkpoint they came from. Runs on the CPU, beside training,
-        never on the job's device. Returns NOT_FOUND if the job or the named checkpoint does not exist;
-        PERMISSION_DENIED if the caller is neither the job's owner nor an admin; FAILED_PRECONDITION if the job
-        is not a `causal-lm` job or has no checkpoint yet; INVALID_ARGUMENT if a sampling parameter is out of
-        range or the prompt is too long; DATA_LOSS if the checkpoint's sha256 does not match.
+        Returns the generated samples and the checkpoint or version they came from. Runs on the CPU, beside
+        training, never on the job's device. Returns NOT_FOUND if the job, the named checkpoint or the model
+        version does not exist, or the job belongs to another user and the caller is not an admin (its
+        existence is not revealed); FAILED_PRECONDITION if the job or version is not `causal-lm` or the job
+        has no checkpoint yet; INVALID_ARGUMENT if a sampling parameter is out of range, the prompt is too
+        long, or neither or both of `name` and `model_version` are set; DATA_LOSS if the checkpoint's sha256
+        does not match; UNAVAILABLE if the registry is unreachable.
         """
 
 def add_TrainerServiceServicer_to_server(servicer: TrainerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
