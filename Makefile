@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BUF_VERSION ?= 1.75.0
 
-.PHONY: install up test lint protos protos-check proto-lint imports bench clean deploy-check
+.PHONY: install up demo test lint protos protos-check proto-lint imports bench clean deploy-check
 
 # Install everything into .venv. torch comes first in the same pip call so the CPU build on this
 # machine's disk satisfies sentence-transformers instead of a multi-GB CUDA download.
@@ -18,6 +18,12 @@ install: $(VENV)/.installed
 ## Start the whole suite on the embedded default (SQLite + ./.lathe/artifacts); Ctrl-C stops it.
 up: install
 	$(VENV)/bin/lathe up
+
+## The whole journey in a fresh home (./.lathe-demo): import, train, register, compare, deploy, infer, stop.
+## DATASETS= points at the folder holding tinyshakespeare.txt and stackfaq.json.
+DATASETS ?= ../shared/datasets
+demo: install
+	$(VENV)/bin/lathe demo --home .lathe-demo --datasets $(DATASETS)
 
 ## Run every test (PostgreSQL from LATHE_TEST_DATABASE_URL, default the local server) and the
 ## contract checks: generated stubs match protos/, libs never import services, services stay apart.

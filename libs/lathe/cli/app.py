@@ -11,13 +11,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lathe.cli.connect import HomeOption, resolve_home
+from lathe.cli.connect import EXIT_USAGE, HomeOption, resolve_home
 from lathe.cli.corpus import corpus_app
+from lathe.cli.demo import demo as demo_command
 from lathe.cli.deployer import deployer_app
 from lathe.cli.history import history_app
+from lathe.cli.plots import plot_job
 from lathe.cli.registry import models_app
+from lathe.cli.stats import stats as stats_command
 from lathe.cli.suite import Suite, check_health
-from lathe.cli.trainer import trainer_app
+from lathe.cli.trainer import job_app, trainer_app
+from lathe.client.config import server_addresses
 from lathe.kit.settings import DEFAULT_PORTS, SERVICES
 
 app = typer.Typer(name="lathe", help="Lathe: data in, trained, versioned, deployed models out.",
@@ -29,6 +33,23 @@ app.add_typer(models_app, name="models")
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(trainer_app)  # train, jobs, job: top-level verbs
 app.add_typer(deployer_app)  # deploy, deployments, rollback, infer: top-level verbs
+app.command("stats")(stats_command)
+app.command("demo")(demo_command)
+job_app.command("plot")(plot_job)
+
+
+@app.callback()
+def _global(server: Annotated[str | None, typer.Option(
+        "--server", envvar="LATHE_SERVER", help="HOST or HOST:PORT of a remote suite (ports follow in order: corpus, "
+        "trainer, registry, history, deployer); LATHE_<SERVICE>_ADDRESS overrides one service.")] = None) -> None:
+    """Lathe: data in, trained, versioned, deployed models out."""
+    if server:
+        try:
+            server_addresses(server)
+        except ValueError as exc:
+            err.print(f"[red]--server: {exc}[/red]")
+            raise typer.Exit(EXIT_USAGE) from None
+        os.environ["LATHE_SERVER"] = server
 
 @app.command()
 def up(

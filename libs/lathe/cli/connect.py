@@ -8,16 +8,16 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import grpc
 import typer
 from rich.console import Console
 
+from lathe.client.config import ClientConfig
 from lathe.kit.clients import create_channel
-from lathe.kit.errors import from_rpc_error
+from lathe.kit.errors import LatheError, from_rpc_error
 from lathe.kit.home import Home
-from lathe.kit.settings import DEFAULT_PORTS
 
 T = TypeVar("T")
 err = Console(stderr=True)
@@ -38,6 +38,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 EXIT_UNAVAILABLE = 4
+EXIT_JOB_FAILED = 5
 _EXIT_BY_CODE = {
     grpc.StatusCode.INVALID_ARGUMENT: EXIT_USAGE,
     grpc.StatusCode.OUT_OF_RANGE: EXIT_USAGE,
@@ -48,12 +49,9 @@ _EXIT_BY_CODE = {
 
 
 def address_of(service: str, home: Home) -> str:
-    """``$LATHE_<SERVICE>_ADDRESS``, else the running suite's record, else the default local port."""
-    explicit = os.environ.get(f"LATHE_{service.upper()}_ADDRESS")
-    if explicit:
-        return explicit
-    record = home.read_suite() or {}
-    return record.get("services", {}).get(service, {}).get("address") or f"127.0.0.1:{DEFAULT_PORTS[service]}"
+    """``$LATHE_<SERVICE>_ADDRESS``, else ``$LATHE_SERVER`` (``lathe --server``), else the running suite's record,
+    else the default local port."""
+    return ClientConfig.resolve(home=home).addresses[service]
 
 
 def token_of(home: Home) -> str | None:
@@ -76,8 +74,14 @@ def run(action: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(action())
     except grpc.aio.AioRpcError as exc:
-        error = from_rpc_error(exc)
-        err.print(f"[red]error ({exc.code().name}): {error.message}[/red]")
-        for violation in error.field_violations:
-            err.print(f"  field [bold]{violation.field}[/bold]: {violation.description}")
-        raise typer.Exit(_EXIT_BY_CODE.get(exc.code(), EXIT_FAILED)) from None
+        fail(from_rpc_error(exc))
+    except LatheError as exc:  # raised by lathe.client
+        fail(exc)
+
+
+def fail(error: LatheError) -> NoReturn:
+    """Print a service error (its message and the fields it names) and exit with its typed code."""
+    err.print(f"[red]error ({error.code.name}): {error.message}[/red]")
+    for violation in error.field_violations:
+        err.print(f"  field [bold]{violation.field}[/bold]: {violation.description}")
+    raise typer.Exit(_EXIT_BY_CODE.get(error.code, EXIT_FAILED)) from None

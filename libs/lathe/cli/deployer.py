@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import struct
 import uuid
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from google.protobuf import json_format
 from rich.console import Console
 from rich.table import Table
 
@@ -86,6 +88,7 @@ def deploy(
 @deployer_app.command()
 def deployments(
     filter_: Annotated[str, typer.Option("--filter", help="e.g. state = SERVING AND target = LOCAL")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     home: HomeOption = None,
 ) -> None:
     """List deployments with their state, version and current revision."""
@@ -100,8 +103,12 @@ def deployments(
                 if not (token := page.next_page_token):
                     return out
 
+    found = run(action)
+    if as_json:
+        print(json.dumps([json_format.MessageToDict(d, preserving_proto_field_name=True) for d in found], indent=2))
+        return
     table = Table("deployment", "target", "state", "version", "revision", "canary")
-    for d in run(action):
+    for d in found:
         canary = f"{d.canary.revision.rsplit('/', 1)[-1]} ({d.canary.traffic_percent}%)" if d.HasField("canary") else ""
         table.add_row(d.name.removeprefix("deployments/"), D.Target.Name(d.target).removeprefix("TARGET_").lower(),
                       _state(d), d.resolved_model_version, d.current_revision.rsplit("/", 1)[-1], canary)

@@ -218,9 +218,15 @@ def stats(
     since: SinceOption = None,
     until: UntilOption = None,
     time_zone: Annotated[str, typer.Option("--tz", help="IANA time zone of the per-day figures.")] = "",
+    plot: Annotated[Path | None, typer.Option("--plot", help="Also write quality and training time per day "
+                                              "to this .png or .svg file.")] = None,
     home: HomeOption = None,
 ) -> None:
     """Summary cards: sessions and outcomes, examples, quality, compute time by recipe and by day."""
+    if plot is not None:
+        from lathe.cli.plots import check_output
+
+        check_output(plot)
     request = hs.GetStatsRequest(owner=user or "", time_zone=time_zone)
     if since:
         request.start_time.FromDatetime(parse_when(since, "--since"))
@@ -232,6 +238,10 @@ def stats(
             return await HistoryServiceStub(channel).GetStats(request)
 
     result = run(action)
+    if plot is not None:
+        from lathe.cli.plots import plot_history
+
+        plot_history(result, plot, home)
     total_time = result.total_training_time.ToTimedelta().total_seconds()
     cards = [
         ("sessions", f"[bold]{result.total_sessions}[/]",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -142,15 +143,25 @@ def search(filter_: Annotated[str, typer.Argument(help="e.g. \"metrics.val_loss 
 
 @models_app.command("compare")
 def compare(refs: Annotated[list[str], typer.Argument(help="Two or more NAME:VERSION or NAME@ALIAS")],
-            home: HomeOption = None, as_json: JsonOption = False) -> None:
+            home: HomeOption = None, as_json: JsonOption = False,
+            plot: Annotated[Path | None, typer.Option("--plot", help="Also write metric bars per version "
+                                                      "to this .png or .svg file.")] = None) -> None:
     """Compare versions: metrics with deltas against the first, and what differs."""
     names = [version_name(r) for r in refs]
+    if plot is not None:
+        from lathe.cli.plots import check_output
+
+        check_output(plot)
 
     async def action() -> rs.CompareModelVersionsResponse:
         async with channel_to("registry", resolve_home(home)) as channel:
             return await RegistryServiceStub(channel).CompareModelVersions(rs.CompareModelVersionsRequest(names=names))
 
     reply = run(action)
+    if plot is not None:
+        from lathe.cli.plots import compare_chart
+
+        err.print(f"wrote {compare_chart(reply, plot)}")
     if as_json:
         print(json_format.MessageToJson(reply))
         return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from lathe.cli.connect import EXIT_FAILED, HomeOption, channel_to, resolve_home, run
+from lathe.cli.connect import EXIT_JOB_FAILED, HomeOption, channel_to, resolve_home, run
 from lathe.trainer.v1 import trainer_service_pb2 as tpb
 from lathe.trainer.v1 import training_config_pb2 as cfg
 from lathe.trainer.v1 import training_job_pb2
@@ -63,9 +65,17 @@ def train(
     layers: Annotated[int, typer.Option("--layers")] = 0,
     parent: Annotated[str | None, typer.Option("--parent", help="Continue from models/{m}/versions/{v}.")] = None,
     follow_job: Annotated[bool, typer.Option("--follow", help="Show live progress until the job ends.")] = False,
+    config: Annotated[Path | None, typer.Option("--config", help="A YAML job spec (see examples/); the other "
+                                                "options are then ignored.")] = None,
+    check: Annotated[bool, typer.Option("--check", help="With --config: only validate the spec.")] = False,
     home: HomeOption = None,
 ) -> None:
-    """Create a training job (and optionally follow it live)."""
+    """Create a training job (and optionally follow it live), from options or a YAML spec (--config)."""
+    if config is not None:
+        from lathe.cli.jobspec import run_config
+
+        run_config(config, follow_job=follow_job, home=home, check_only=check)
+        return
     if recipe not in RECIPES:
         console.print(f"[red]--recipe: unknown recipe {recipe!r}; one of {', '.join(RECIPES)}")
         raise typer.Exit(2)
@@ -93,7 +103,7 @@ def train(
     if follow_job:
         _print_job(result)
         if result.state != State.STATE_SUCCEEDED:
-            raise typer.Exit(EXIT_FAILED)
+            raise typer.Exit(EXIT_JOB_FAILED)
 
 
 def _print_job(job: TrainingJob) -> None:
@@ -113,6 +123,7 @@ def _print_job(job: TrainingJob) -> None:
 def jobs(
     state: Annotated[str | None, typer.Option("--state", help="Only jobs in this state, e.g. RUNNING.")] = None,
     limit: Annotated[int, typer.Option("--limit")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     home: HomeOption = None,
 ) -> None:
     """List training jobs, newest first."""
@@ -122,8 +133,12 @@ def jobs(
                 page_size=limit, filter=f"state = {state}" if state else ""))
             return list(response.training_jobs)
 
+    found = run(action)
+    if as_json:
+        print(json.dumps([json_format.MessageToDict(j, preserving_proto_field_name=True) for j in found], indent=2))
+        return
     table = Table("job", "state", "recipe", "owner", "step", "val loss", "model version")
-    for job in run(action):
+    for job in found:
         table.add_row(job.name, State.Name(job.state).removeprefix("STATE_"), cfg.Recipe.Name(job.recipe),
                       job.owner, f"{job.step}/{job.total_steps}",
                       f"{job.latest_metrics.get('validation/loss', float('nan')):.4f}",

@@ -50,8 +50,10 @@ def keyset_after(columns: Mapping[str, Any], keys: Sequence[SortKey], last: Sequ
 
     When every key sorts the same way and none is ``nullable`` this is a row-value comparison
     ``(a, b) > (x, y)``, which PostgreSQL answers with one index range scan. Otherwise it expands to
-    ``a > x OR (a = x AND b > y)`` (equality as IS NOT DISTINCT FROM, so NULL sort keys page correctly).
-    Either way the database seeks to the page instead of counting past an OFFSET.
+    ``a > x OR (a = x AND b > y)`` (equality as IS NOT DISTINCT FROM). NULLs of a ``nullable`` key sort
+    last in either direction, as :func:`order_clauses` orders them: after a non-NULL boundary value the
+    NULL rows still follow; after a NULL one only the later keys decide. Either way the database seeks
+    to the page instead of counting past an OFFSET.
     """
     cols = [columns[k.field] for k in keys]
     if len({k.descending for k in keys}) == 1 and not any(k.field in nullable for k in keys):
@@ -60,14 +62,21 @@ def keyset_after(columns: Mapping[str, Any], keys: Sequence[SortKey], last: Sequ
     clauses = []
     for i, key in enumerate(keys):
         if last[i] is None:
-            # NULL sort values come last (callers sort them so): nothing sorts after one on this key.
-            continue
+            continue  # nothing sorts after a NULL on this key: NULLs are last
         equal_prefix = [cols[j].is_not_distinct_from(last[j]) for j in range(i)]
         step = cols[i] < last[i] if key.descending else cols[i] > last[i]
+        if key.field in nullable:
+            step = or_(step, cols[i].is_(None))
         clauses.append(and_(*equal_prefix, step))
     return or_(*clauses) if clauses else false()
 
 
-def order_clauses(columns: Mapping[str, Any], keys: Sequence[SortKey]) -> list[Any]:
-    """ORDER BY expressions for ``keys``."""
-    return [columns[k.field].desc() if k.descending else columns[k.field].asc() for k in keys]
+def order_clauses(columns: Mapping[str, Any], keys: Sequence[SortKey], *,
+                  nullable: Collection[str] = ()) -> list[Any]:
+    """ORDER BY expressions for ``keys``; ``nullable`` keys put NULLs last in either direction."""
+    out = []
+    for key in keys:
+        column = columns[key.field]
+        expression = column.desc() if key.descending else column.asc()
+        out.append(expression.nulls_last() if key.field in nullable else expression)
+    return out

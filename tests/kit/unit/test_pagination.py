@@ -50,3 +50,36 @@ def test_order_by_parsing():
         with pytest.raises(InvalidArgument) as caught:
             parse_order_by(bad, ["name", "create_time"], default="name")
         assert caught.value.field_violations[0].field == "order_by"
+
+
+def test_keyset_pages_walk_nullable_keys_once_with_nulls_last():
+    import sqlite3
+
+    from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select
+
+    from lathe.kit.keyset import keyset_after, order_clauses
+
+    table = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("score", Integer))
+    engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(":memory:"))
+    table.metadata.create_all(engine)
+    rows = [{"id": i, "score": None if i % 3 == 0 else i % 5} for i in range(1, 23)]
+    columns = {"id": table.c.id, "score": table.c.score}
+    with engine.begin() as conn:
+        conn.execute(insert(table), rows)
+        for descending in (False, True):
+            keys = [SortKey("score", descending), SortKey("id")]
+            seen, last = [], None
+            while True:
+                query = select(table).order_by(*order_clauses(columns, keys, nullable={"score"})).limit(4)
+                if last is not None:
+                    query = query.where(keyset_after(columns, keys, last, nullable={"score"}))
+                page = conn.execute(query).all()
+                if not page:
+                    break
+                seen += page
+                last = [page[-1].score, page[-1].id]
+            assert sorted(r.id for r in seen) == list(range(1, 23)), descending
+            scores = [r.score for r in seen]
+            non_null = [s for s in scores if s is not None]
+            assert scores[len(non_null):] == [None] * (len(scores) - len(non_null))
+            assert non_null == sorted(non_null, reverse=descending)
