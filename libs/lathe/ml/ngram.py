@@ -130,6 +130,61 @@ class NgramModel:
             prob = np.where(seen, mixed, prob)
         return np.log(np.maximum(prob, 1e-12))
 
+    def next_log_probs(self, context: list[int] | np.ndarray) -> np.ndarray:
+        """Natural-log probability of every token id after ``context`` (shape ``(vocab_size,)``).
+
+        The same smoothing as :meth:`log_probs` over the last ``order - 1`` tokens of ``context``; a shorter
+        context (the start of a prompt) uses the orders it has, as continuation counts below the top order.
+        """
+        cfg, vocab = self.config, self.config.vocab_size
+        ctx = [int(t) for t in context][-(cfg.order - 1):] if cfg.order > 1 else []
+        top = len(ctx) + 1
+
+        def key(tokens: list[int]) -> np.ndarray:
+            value = 0
+            for token in tokens:
+                value = value * vocab + token
+            return np.array([value], dtype=np.int64)
+
+        candidates = np.arange(vocab, dtype=np.int64)
+        if cfg.smoothing == "add-k":
+            context_key = key(ctx)
+            count = _lookup(self.tables[f"k{top}"], self.tables[f"c{top}"], context_key * vocab + candidates)
+            total = _lookup(self.tables[f"h{top}"], self.tables[f"ht{top}"], context_key)
+            return np.log((count + cfg.add_k) / (total + cfg.add_k * vocab))
+        d = cfg.discount
+        prob = np.full(vocab, 1.0 / vocab)
+        for n in range(1, top + 1):
+            highest = n == cfg.order
+            if not highest and f"ck{n}" not in self.tables:
+                continue
+            prefix = "" if highest else "c"
+            context_key = key(ctx[len(ctx) - (n - 1):])
+            count = _lookup(self.tables[f"k{n}" if highest else f"ck{n}"],
+                            self.tables[f"c{n}" if highest else f"cc{n}"], context_key * vocab + candidates)
+            total = _lookup(self.tables[f"{prefix}h{n}"], self.tables[f"{prefix}ht{n}"], context_key)[0]
+            followers = _lookup(self.tables[f"{prefix}h{n}"], self.tables[f"{prefix}hf{n}"], context_key)[0]
+            if total > 0:
+                prob = np.maximum(count - d, 0.0) / total + d * followers / total * prob
+        return np.log(np.maximum(prob, 1e-12))
+
+    def generate(self, context: list[int], max_tokens: int, *, temperature: float = 1.0,
+                 seed: int | None = None) -> list[int]:
+        """Sample ``max_tokens`` token ids after ``context`` (greedy at temperature 0; reproducible for a seed)."""
+        rng = np.random.default_rng(seed)
+        history, out = [int(t) for t in context], []
+        for _ in range(max_tokens):
+            logits = self.next_log_probs(history)
+            if temperature <= 0:
+                token = int(np.argmax(logits))
+            else:
+                scaled = logits / temperature
+                p = np.exp(scaled - scaled.max())
+                token = int(rng.choice(len(p), p=p / p.sum()))
+            out.append(token)
+            history.append(token)
+        return out
+
     def cross_entropy(self, tokens: np.ndarray) -> float:
         """Mean negative log-likelihood in nats per token (the loss a language model reports)."""
         return float(-self.log_probs(tokens).mean())

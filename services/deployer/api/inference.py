@@ -3,6 +3,12 @@
 Models are addressed by deployment ID. Tensors arrive either in ``contents`` or in
 ``raw_input_contents`` (BYTES elements as 4-byte little-endian length + bytes, as Triton clients send);
 outputs are returned in ``raw_output_contents``, which every OIP client decodes.
+
+By model kind: embedding ``texts`` BYTES [n] → ``embeddings`` FP32 [n, dim]; causal-lm and ngram-lm
+``prompt`` BYTES [n] (parameters ``max_tokens``, ``temperature``, ``seed``) → ``text_output`` BYTES [n];
+projection-heads ``query`` BYTES [n] (parameter ``top_k``, default 5) → ``answer_ids`` (the answers' corpus
+entities), ``answers`` (their texts), ``qa_clusters`` BYTES and ``scores`` FP32 (probabilities), each [n, k]
+best first, k = min(top_k, the model's answer count); a request naming ``outputs`` gets only those.
 """
 
 from __future__ import annotations
@@ -16,7 +22,14 @@ from inference import grpc_predict_v2_pb2 as pb
 from inference import grpc_predict_v2_pb2_grpc
 from lathe.kit.auth import ROLE_READER, current_principal
 from lathe.kit.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
-from services.deployer.adapters.runtimes import MAX_NEW_TOKENS, GenerateItem, Runtime
+from services.deployer.adapters.runtimes import (
+    MAX_NEW_TOKENS,
+    MAX_TOP_K,
+    GenerateItem,
+    Runtime,
+    SearchItem,
+    SearchResult,
+)
 from services.deployer.adapters.serving import ServingTable
 
 SERVER_NAME = "lathe-deployer"
@@ -89,6 +102,22 @@ def _param(request: pb.ModelInferRequest, name: str, kind: str, default: float |
                                     f"{'an integer' if kind == 'int' else 'a number'}")
 
 
+def _add_search_outputs(response: pb.ModelInferResponse, found: SearchResult, wanted: set[str]) -> None:
+    """The answer-search outputs, ``[n, k]`` each, in the model's output order (only ``wanted`` when given)."""
+    shape = list(found.scores.shape)
+    tensors = {"answer_ids": found.answer_ids, "answers": found.answers, "qa_clusters": found.qa_clusters}
+    for name in ("answer_ids", "answers", "qa_clusters", "scores"):
+        if wanted and name not in wanted:
+            continue
+        if name == "scores":
+            response.outputs.add(name=name, datatype="FP32", shape=shape)
+            response.raw_output_contents.append(np.ascontiguousarray(found.scores, dtype="<f4").tobytes())
+        else:
+            response.outputs.add(name=name, datatype="BYTES", shape=shape)
+            response.raw_output_contents.append(
+                encode_bytes([value.encode("utf-8") for row in tensors[name] for value in row]))
+
+
 class InferenceServicer(grpc_predict_v2_pb2_grpc.GRPCInferenceServiceServicer):
     """Serves loaded deployments over the Open Inference Protocol v2."""
 
@@ -127,7 +156,8 @@ class InferenceServicer(grpc_predict_v2_pb2_grpc.GRPCInferenceServiceServicer):
         entry = self._table.entry(request.name)
         versions = [str(s.revision) for s in (entry.current, entry.canary) if s is not None] if entry else []
         runtime = served.runtime
-        response = pb.ModelMetadataResponse(name=request.name, versions=versions, platform=f"pytorch_{runtime.kind}")
+        response = pb.ModelMetadataResponse(name=request.name, versions=versions,
+                                            platform=runtime.platform or f"pytorch_{runtime.kind}")
         for spec in runtime.inputs:
             response.inputs.add(name=spec.name, datatype=spec.datatype, shape=list(spec.shape))
         for spec in runtime.outputs:
@@ -152,6 +182,13 @@ class InferenceServicer(grpc_predict_v2_pb2_grpc.GRPCInferenceServiceServicer):
             response.outputs.add(name="embeddings", datatype="FP32", shape=list(vectors.shape))
             response.raw_output_contents.append(np.ascontiguousarray(vectors, dtype="<f4").tobytes())
             return response
+        if runtime.kind == "projection-heads":
+            top_k = int(_param(request, "top_k", "int", 5))
+            if not 1 <= top_k <= MAX_TOP_K:
+                raise InvalidArgument.for_field("parameters.top_k", f"must be between 1 and {MAX_TOP_K} (got {top_k})")
+            found: SearchResult = await runtime.batcher.submit(SearchItem(tuple(texts), top_k))
+            _add_search_outputs(response, found, {w.name for w in request.outputs})
+            return response
         max_tokens = int(_param(request, "max_tokens", "int", 32))
         temperature = float(_param(request, "temperature", "float", 1.0))
         seed = _param(request, "seed", "int", None)
@@ -159,6 +196,8 @@ class InferenceServicer(grpc_predict_v2_pb2_grpc.GRPCInferenceServiceServicer):
             raise InvalidArgument.for_field("parameters.max_tokens", f"must be between 1 and {MAX_NEW_TOKENS}")
         if not 0.0 <= temperature <= 10.0:
             raise InvalidArgument.for_field("parameters.temperature", "must be between 0 and 10")
+        if not runtime.generates:
+            raise FailedPrecondition(f"{request.model_name} serves a {runtime.kind} model, which ModelInfer cannot run")
         generated = await runtime.batcher.submit(GenerateItem(tuple(texts), max_tokens, temperature, seed))
         response.outputs.add(name="text_output", datatype="BYTES", shape=[len(generated)])
         response.raw_output_contents.append(encode_bytes([g.encode("utf-8") for g in generated]))

@@ -21,11 +21,18 @@ KIND_BY_RECIPE = {
     "embedding-finetune": "embedding",
     "embedding": "embedding",
     "sentence-transformers": "embedding",
+    "projection-heads": "projection-heads",
+    "ngram-lm": "ngram-lm",
 }
 # Recipes that exist in Lathe but whose artifact format the deployer does not serve (yet), with why.
-UNSUPPORTED_RECIPES = {
-    "projection-heads": "the projection-heads artifact format is not defined yet (issue 7); it cannot be served",
-    "ngram-lm": "n-gram baselines are evaluation-only; they have no servable artifact format",
+UNSUPPORTED_RECIPES: dict[str, str] = {}
+# Why an export target cannot take a kind that only the deployer's own runtimes (local, kubernetes) serve.
+NOT_EXPORTABLE = {
+    "projection-heads": "a projection-heads model is numpy routing heads over a separate base encoder, "
+                        "scored by Lathe's own search; there is no Hugging Face, ONNX or Ollama model format "
+                        "for it",
+    "ngram-lm": "an n-gram model is count tables with Kneser-Ney/add-k smoothing, not a neural network; there "
+                "is no Hugging Face, ONNX or Ollama model format for it",
 }
 TARGETS = ("local", "kubernetes", "huggingface", "onnx", "ollama")
 EXPORT_TARGETS = ("huggingface", "onnx", "ollama")
@@ -92,13 +99,18 @@ def model_kind(recipe: str, version: str) -> str:
     """The servable kind of a registry recipe; FAILED_PRECONDITION (UNSUPPORTED_RECIPE) when there is none."""
     if recipe in KIND_BY_RECIPE:
         return KIND_BY_RECIPE[recipe]
-    why = UNSUPPORTED_RECIPES.get(recipe, "the deployer serves causal-lm and embedding models only")
+    why = UNSUPPORTED_RECIPES.get(recipe, "the deployer serves the recipes " + ", ".join(sorted(KIND_BY_RECIPE)))
     raise FailedPrecondition(f"{version} has the unsupported recipe {recipe!r}: {why}",
                              reason="UNSUPPORTED_RECIPE", metadata={"recipe": recipe, "model_version": version})
 
 
 def check_target_takes(target: str, kind: str, architecture: str, version: str) -> None:
     """FAILED_PRECONDITION when ``target`` cannot take a model of ``kind`` / ``architecture``."""
+    if target in EXPORT_TARGETS and kind in NOT_EXPORTABLE:
+        raise FailedPrecondition(
+            f"{version} cannot be exported to the {target} target: {NOT_EXPORTABLE[kind]}. Deploy it to the "
+            "local or kubernetes target, which serve it over the Open Inference Protocol.",
+            reason="TARGET_KIND_UNSUPPORTED", metadata={"target": target, "kind": kind})
     if target == "ollama" and kind == "causal-lm":
         raise FailedPrecondition(
             f"{version} is a custom lathe-gpt transformer; Ollama imports GGUF or the safetensors of known "

@@ -88,9 +88,9 @@ async def test_bad_requests_are_refused_naming_the_field_and_nothing_is_created(
     gpt = await suite.gpt_version()
     error = await expect(suite.create("x", gpt.name, D.TARGET_OLLAMA), grpc.StatusCode.FAILED_PRECONDITION)
     assert error.reason == "OLLAMA_ARCHITECTURE_UNSUPPORTED" and "GGUF" in error.message
-    heads = await suite.register("heads", Path(gpt.artifact_uri.removeprefix("file://")), "projection-heads")
-    error = await expect(suite.create("y", heads.name), grpc.StatusCode.FAILED_PRECONDITION)
-    assert error.reason == "UNSUPPORTED_RECIPE"
+    tabular = await suite.register("tabular", Path(gpt.artifact_uri.removeprefix("file://")), "gradient-boosting")
+    error = await expect(suite.create("y", tabular.name), grpc.StatusCode.FAILED_PRECONDITION)
+    assert error.reason == "UNSUPPORTED_RECIPE" and "projection-heads" in error.message
     error = await expect(suite.create("Bad_Id", gpt.name), grpc.StatusCode.INVALID_ARGUMENT)
     assert error.field_violations[0].field == "deployment_id"
     error = await expect(suite.create("z", gpt.name, D.TARGET_UNSPECIFIED), grpc.StatusCode.INVALID_ARGUMENT)

@@ -57,8 +57,10 @@ class DeployerServiceStub:
     `options` does not match `target`, `deployment_id` or `model_version` is malformed, `canary` is
     set, or an option is out of range; ALREADY_EXISTS if a deployment with `deployment_id` exists;
     NOT_FOUND if the model version or alias does not exist in the registry; FAILED_PRECONDITION if
-    the version has no artifact or is not ready, or the target cannot take the model's kind (for
-    example `OLLAMA_ARCHITECTURE_UNSUPPORTED`); PERMISSION_DENIED if the caller may not deploy.
+    the version has no artifact or is not ready, its recipe is not one the deployer serves
+    (`UNSUPPORTED_RECIPE`), or the target cannot take the model's kind (for example
+    `OLLAMA_ARCHITECTURE_UNSUPPORTED`, or `TARGET_KIND_UNSUPPORTED` for a projection-heads or ngram-lm
+    model on an export target); PERMISSION_DENIED if the caller may not deploy.
     """
     GetDeployment: _grpc.UnaryUnaryMultiCallable[_deployer_service_pb2.GetDeploymentRequest, _deployment_pb2.Deployment]
     """Gets a deployment.
@@ -166,8 +168,10 @@ class DeployerServiceAsyncStub(DeployerServiceStub):
     `options` does not match `target`, `deployment_id` or `model_version` is malformed, `canary` is
     set, or an option is out of range; ALREADY_EXISTS if a deployment with `deployment_id` exists;
     NOT_FOUND if the model version or alias does not exist in the registry; FAILED_PRECONDITION if
-    the version has no artifact or is not ready, or the target cannot take the model's kind (for
-    example `OLLAMA_ARCHITECTURE_UNSUPPORTED`); PERMISSION_DENIED if the caller may not deploy.
+    the version has no artifact or is not ready, its recipe is not one the deployer serves
+    (`UNSUPPORTED_RECIPE`), or the target cannot take the model's kind (for example
+    `OLLAMA_ARCHITECTURE_UNSUPPORTED`, or `TARGET_KIND_UNSUPPORTED` for a projection-heads or ngram-lm
+    model on an export target); PERMISSION_DENIED if the caller may not deploy.
     """
     GetDeployment: _aio.UnaryUnaryMultiCallable[_deployer_service_pb2.GetDeploymentRequest, _deployment_pb2.Deployment]  # type: ignore[assignment]
     """Gets a deployment.
@@ -278,8 +282,10 @@ class DeployerServiceServicer(metaclass=_abc_1.ABCMeta):
         `options` does not match `target`, `deployment_id` or `model_version` is malformed, `canary` is
         set, or an option is out of range; ALREADY_EXISTS if a deployment with `deployment_id` exists;
         NOT_FOUND if the model version or alias does not exist in the registry; FAILED_PRECONDITION if
-        the version has no artifact or is not ready, or the target cannot take the model's kind (for
-        example `OLLAMA_ARCHITECTURE_UNSUPPORTED`); PERMISSION_DENIED if the caller may not deploy.
+        the version has no artifact or is not ready, its recipe is not one the deployer serves
+        (`UNSUPPORTED_RECIPE`), or the target cannot take the model's kind (for example
+        `OLLAMA_ARCHITECTURE_UNSUPPORTED`, or `TARGET_KIND_UNSUPPORTED` for a projection-heads or ngram-lm
+        model on an export target); PERMISSION_DENIED if the caller may not deploy.
         """
 
     @_abc_1.abstractmethod
