@@ -169,14 +169,34 @@ def infer(
             return await stub.ModelInfer(request)
 
     response = run(action)
+    outputs = {o.name: (o, raw) for o, raw in zip(response.outputs, response.raw_output_contents, strict=True)}
+    if "answers" in outputs and "scores" in outputs:
+        # projection-heads: the top-k answers of each query with their routing probabilities.
+        answers_out, answers_raw = outputs["answers"]
+        scores_out, scores_raw = outputs["scores"]
+        answers = _strings(answers_raw)
+        scores = np.frombuffer(scores_raw, dtype="<f4").reshape(list(scores_out.shape))
+        k = int(answers_out.shape[-1])
+        for i, query in enumerate(text):
+            console.print(f"[bold]{query}[/bold]")
+            for rank in range(k):
+                console.print(f"  {rank + 1}. {scores[i][rank]:.3f}  {answers[i * k + rank][:100]}")
+        return
     out, raw = response.outputs[0], response.raw_output_contents[0]
     if out.datatype == "FP32":
         vectors = np.frombuffer(raw, dtype="<f4").reshape(list(out.shape))
         for line, vector in zip(text, vectors, strict=True):
             console.print(f"{line[:40]!r}: dim {vector.size}, [{', '.join(f'{v:.4f}' for v in vector[:6])}, …]")
         return
-    offset = 0
+    for value in _strings(raw):
+        console.print(value)
+
+
+def _strings(raw: bytes) -> list[str]:
+    """The elements of a BYTES tensor in the protocol's raw form (4-byte little-endian length + bytes)."""
+    values, offset = [], 0
     while offset < len(raw):
         (length,) = struct.unpack_from("<I", raw, offset)
-        console.print(raw[offset + 4:offset + 4 + length].decode(errors="replace"))
+        values.append(raw[offset + 4:offset + 4 + length].decode(errors="replace"))
         offset += 4 + length
+    return values
