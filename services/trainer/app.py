@@ -68,7 +68,8 @@ async def build(settings: TrainerSettings) -> GrpcServer:
         artifact_root=settings.resolved_artifact_root(),
         cpu_threads=settings.trainer_cpu_threads or os.cpu_count() or 1,
         cancel_grace_seconds=settings.trainer_cancel_grace_seconds,
-        flush_interval=settings.trainer_event_flush_seconds)
+        flush_interval=settings.trainer_event_flush_seconds,
+        distributed_timeout_seconds=settings.trainer_distributed_timeout_seconds)
     servicer = TrainerServicer(db, store, scheduler, peers, outbox)
     server = build_server(
         [ServiceBinding(FULL_NAME, trainer_service_pb2_grpc.add_TrainerServiceServicer_to_server, servicer)],

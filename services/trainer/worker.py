@@ -5,6 +5,12 @@ CPU). It runs one attempt of one job through the shared loop: prepare, build, re
 told to, train with periodic evaluation and checkpoints, stop early or on SIGTERM (cancel), then evaluate on
 the whole validation split and export the model folder. Progress leaves as ``TrainingEvent`` frames on
 file descriptor 1 (stdout is re-pointed at stderr so stray prints cannot corrupt the channel).
+
+When ``world_size`` > 1 it runs once per rank under ``torchrun`` (see :mod:`services.trainer.distributed`):
+every rank trains its slice of each global batch under DDP, evaluations are sharded and summed over ranks,
+stop decisions are agreed by all ranks each step, and rank 0 alone emits events, writes checkpoints and
+exports the model (the other ranks close their copy of the event channel at start). Every rank writes a
+small marker file ``attempt-{n}.rank-{r}.json`` (pid, rank, steps trained) into the job's work folder.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from lathe.kit.artifacts import open_store
 from lathe.kit.manifest import folder_manifest, manifest_digest
 from lathe.trainer.v1 import checkpoint_pb2, training_config_pb2, training_event_pb2, training_job_pb2
+from services.trainer import distributed
 from services.trainer.adapters.frames import EventSink
 from services.trainer.domain.config import metric_goal_minimizes
 from services.trainer.recipes.base import Recipe, RecipeContext
@@ -46,7 +53,7 @@ def _now() -> Timestamp:
     return stamp
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Ask Linux to kill this process when the service that started it dies (no orphaned training)."""
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -58,9 +65,11 @@ def _die_with_parent() -> None:
 class Loop:
     """The loop every iterative recipe shares: steps, logging, evaluation, checkpoints, early stopping."""
 
-    def __init__(self, spec: dict[str, Any], sink: EventSink) -> None:
+    def __init__(self, spec: dict[str, Any], sink: EventSink | None,
+                 topology: distributed.Topology | None = None) -> None:
         self.spec = spec
         self.sink = sink
+        self.topology = topology = topology or distributed.Topology()
         self.job = training_job_pb2.TrainingJob.FromString(base64.b64decode(spec["job"]))
         self.job_name = spec["job_name"]
         self.store = open_store(spec["artifact_root"])
@@ -68,9 +77,13 @@ class Loop:
         self.stop_requested = False
         self.total_steps = int(spec["total_steps"])
         parent = Path(spec["parent_folder"]) if spec.get("parent_folder") else None
-        context = RecipeContext(job=self.job, data_dir=Path(spec["data_dir"]), device=spec["device"],
+        device = spec["device"]
+        if device == "cuda" and topology.distributed:
+            device = f"cuda:{topology.local_rank}"
+        self.device = device
+        context = RecipeContext(job=self.job, data_dir=Path(spec["data_dir"]), device=device,
                                 seed=int(self.job.options.seed), total_steps=self.total_steps,
-                                parent_folder=parent)
+                                parent_folder=parent, rank=topology.rank, world_size=topology.world_size)
         self.recipe: Recipe = RECIPES[self.job.recipe](context)
         policy = self.job.options.checkpoint_policy
         self.best_metric = policy.best_metric
@@ -80,6 +93,8 @@ class Loop:
                                       "baseline": None, "latest": {}}
 
     def emit(self, **payload: Any) -> None:
+        if self.sink is None:  # ranks other than 0 stay silent
+            return
         event = Event(event_time=_now())
         for name, message in payload.items():
             getattr(event, name).CopyFrom(message)
@@ -91,6 +106,8 @@ class Loop:
     # ------------------------------------------------------------------ checkpoints
 
     def save_checkpoint(self, metrics: dict[str, float], is_best: bool) -> None:
+        if not self.topology.is_writer:
+            return
         step = self.state["step"]
         payload = {"recipe": self.recipe.state_dict(), "loop": self.state, "job": self.job.SerializeToString(),
                    "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
@@ -182,8 +199,13 @@ class Loop:
         resume = self.spec.get("resume")
         if resume:
             self.resume(resume)
+        self.mark(trained_steps=0)
+        world = self.topology.world_size
         self.emit(job_started=Event.JobStarted(
-            devices=[self.spec["device_name"]], worker_pid=os.getpid(), host=socket.gethostname(), world_size=1,
+            devices=list(self.spec.get("devices") or [self.spec["device_name"]]),
+            # The launcher's pid when torchrun started this rank (the process the service supervises).
+            worker_pid=os.getppid() if self.topology.distributed else os.getpid(), host=socket.gethostname(),
+            world_size=world,
             resumed_from_step=resume["step"] if resume else 0,
             resumed_from_checkpoint=resume["name"] if resume else "", total_steps=self.total_steps))
         if self.state["baseline"] is None:
@@ -192,11 +214,20 @@ class Loop:
         stopped_early = False
         interval_start, interval_tokens, interval_examples = time.perf_counter(), 0, 0
         run_start, run_start_step = time.perf_counter(), self.state["step"]
+        trained = 0
         while self.state["step"] < self.total_steps and not stopped_early:
-            if self.stop_requested or self.sink.broken:
+            if self.should_stop():
+                self.mark(trained_steps=trained, stopped=True)
                 return EXIT_CANCELLED
             step = self.state["step"] + 1
             result = self.recipe.train_step(step)
+            trained += 1
+            if self.topology.distributed:
+                # The global mean loss, and one stop decision for all ranks (a cancel seen by any rank stops
+                # every rank after the same step, so none waits on a collective the others left).
+                loss, stop = distributed.all_reduce([result.loss, float(self.local_stop())], device=self.device)
+                result.loss = loss / world
+                self.stop_everywhere = stop > 0
             self.state["step"] = step
             self.state["tokens"] += result.tokens
             self.state["examples"] += result.examples
@@ -227,12 +258,15 @@ class Loop:
                                           or step == self.total_steps):
                 metrics = dict(self.state["latest"]) if evaluated is None else evaluated
                 self.save_checkpoint(metrics, is_best=evaluated is not None and self.last_eval_best)
-        if self.stop_requested:
+        self.mark(trained_steps=trained)
+        if self.should_stop():
             return EXIT_CANCELLED
         final = self.evaluate(final=True)
         if self.recipe.iterative and self.last_eval_best:
             # The final evaluation is the best so far: mark the last checkpoint as best too.
             self.save_checkpoint(final, is_best=True)
+        if not self.topology.is_writer:
+            return 0
         sample = self.recipe.sample("\n", 120)
         if sample:
             self.log(Event.LogMessage.SEVERITY_INFO, f"sample at step {self.state['step']}: {sample}")
@@ -242,6 +276,24 @@ class Loop:
             baseline_metrics={f"validation/{k}": v for k, v in (self.state["baseline"] or {}).items()},
             artifact_uri=export["uri"], artifact_sha256=export["digest"], step=self.state["step"]))
         return 0
+
+    def local_stop(self) -> bool:
+        return self.stop_requested or (self.sink is not None and self.sink.broken)
+
+    def should_stop(self) -> bool:
+        """Whether to stop now; in a multi-rank job, the decision all ranks took at the last step."""
+        if self.topology.distributed:
+            return getattr(self, "stop_everywhere", False)
+        return self.local_stop()
+
+    def mark(self, **fields: Any) -> None:
+        """This rank's marker file in the job's work folder (its pid, rank and progress), for operators."""
+        path = self.work_dir / f"attempt-{self.spec['attempt']}.rank-{self.topology.rank}.json"
+        record = {"rank": self.topology.rank, "world_size": self.topology.world_size, "pid": os.getpid(),
+                  "device": self.device, "step": self.state["step"], **fields}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record))
+        os.replace(tmp, path)
 
     def export(self) -> dict[str, Any]:
         root = Path(self.spec["export_root"])
@@ -261,14 +313,20 @@ class Loop:
 
 def main(argv: list[str]) -> int:
     """Run one attempt of one job; exit 0 on success, 3 when stopped by SIGTERM, 1 on an error."""
-    _die_with_parent()
+    die_with_parent()
     channel = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)
     spec = json.loads(Path(argv[1]).read_text())
     if spec["device"] == "cpu":
         torch.set_num_threads(int(spec["threads"]))
-    sink = EventSink(channel)
-    loop = Loop(spec, sink)
+    topology = distributed.topology_from_env()
+    if topology.is_writer:
+        sink: EventSink | None = EventSink(channel)
+    else:
+        channel.close()
+        sink = None
+    distributed.init(topology, spec["device"], float(spec.get("distributed_timeout_seconds", 300)))
+    loop = Loop(spec, sink, topology)
 
     def request_stop(signum: int, frame: object) -> None:
         loop.stop_requested = True
@@ -279,9 +337,14 @@ def main(argv: list[str]) -> int:
         code = loop.run()
     except Exception as exc:  # reported as an event; the service decides between restart and failure
         loop.log(Event.LogMessage.SEVERITY_ERROR, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        traceback.print_exc()
         code = 1
     finally:
-        sink.close()
+        if sink is not None:
+            sink.close()
+    if topology.distributed and code != 1:
+        # All ranks meet before the group is torn down (without it, about one run in four aborts at exit).
+        distributed.shutdown()
     return code
 
 

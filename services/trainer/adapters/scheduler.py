@@ -4,6 +4,16 @@ The scheduler discovers its devices (each CUDA GPU, else one CPU device), starts
 priority then creation on free devices, watches each worker (its event frames, its exit), restarts crashed
 workers from the last checkpoint per ``max_restarts``, and on start-up resumes the jobs that were RUNNING
 when the service stopped, without consuming a restart.
+
+A job with ``world_size`` N > 1 needs N devices at once: N free GPUs (one rank each, pinned through
+``CUDA_VISIBLE_DEVICES``), or, on the CPU, one free CPU device that hosts all N ranks with the device's torch
+threads split between them (``cpu_threads // N`` each, at least one; so a CPU job never asks for more ranks
+than the device has threads). Its worker is PyTorch's launcher (:mod:`services.trainer.launch`, i.e.
+``torchrun --standalone --nproc-per-node=N``) running :mod:`services.trainer.worker` once per rank; the
+scheduler supervises the launcher like a one-process worker: rank 0's event frames arrive on the launcher's
+inherited stdout, a rank that dies makes the launcher stop the others and exit non-zero, and the job is
+restarted from its last checkpoint or failed per ``max_restarts``. The ranks' process group has a timeout
+(``trainer_distributed_timeout_seconds``), so a rank left waiting on a dead peer raises instead of hanging.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -76,7 +87,7 @@ class Worker:
     """A running worker process of one job."""
 
     job_id: str
-    device: Device
+    devices: list[Device]
     attempt: int
     process: asyncio.subprocess.Process
     cancel_requested: bool = False
@@ -85,19 +96,22 @@ class Worker:
     last_error: str = ""
     task: asyncio.Task | None = None
     pending: list[Event] = field(default_factory=list)
+    world_size: int = 1
 
 
 class Scheduler:
     """Assigns queued jobs to free devices and supervises their worker processes."""
 
     def __init__(self, store: JobStore, peers: Peers, *, devices: list[Device], home: Path, artifact_root: str,
-                 cpu_threads: int, cancel_grace_seconds: float, flush_interval: float) -> None:
+                 cpu_threads: int, cancel_grace_seconds: float, flush_interval: float,
+                 distributed_timeout_seconds: float = 300.0) -> None:
         self.store = store
         self.peers = peers
         self.devices = devices
         self.home = home
         self.artifact_root = artifact_root
         self.cpu_threads = cpu_threads
+        self.distributed_timeout = distributed_timeout_seconds
         self.cancel_grace = cancel_grace_seconds
         self.flush_interval = flush_interval
         self.workers: dict[str, Worker] = {}
@@ -152,55 +166,74 @@ class Scheduler:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=2.0)
 
-    def _free_device(self, job: training_job_pb2.TrainingJob) -> Device | None:
+    @property
+    def max_cpu_ranks(self) -> int:
+        """The most ranks a CPU device hosts: one torch thread each at least."""
+        return max(self.cpu_threads, 1)
+
+    def _free_devices(self, job: training_job_pb2.TrainingJob) -> list[Device] | None:
+        """The devices the job would run on now (one per rank; one CPU device for all CPU ranks), or None."""
         request = job.scheduling.device_request
-        for device in self.devices:
-            if device.name in self.busy:
-                continue
-            if request.device and request.device != device.name:
-                continue
-            if request.kind and request.kind != device.kind:
-                continue
-            return device
-        return None
+        world = max(job.scheduling.world_size, 1)
+        free = [d for d in self.devices if d.name not in self.busy and (not request.device or request.device == d.name)
+                and (not request.kind or request.kind == d.kind)]
+        if world == 1:
+            return free[:1] or None
+        gpus = [d for d in free if d.kind == cfg.DEVICE_KIND_CUDA]
+        if request.kind == cfg.DEVICE_KIND_CUDA or (not request.kind and any(
+                d.kind == cfg.DEVICE_KIND_CUDA for d in self.devices)):
+            return gpus[:world] if len(gpus) >= world else None
+        cpus = [d for d in free if d.kind == cfg.DEVICE_KIND_CPU]
+        return cpus[:1] or None
 
     async def _schedule(self) -> None:
         while self._recover:
             job_id = self._recover[0]
             job, _, _ = await self.store.get(job_id)
-            device = self._free_device(job)
-            if device is None:
+            devices = self._free_devices(job)
+            if devices is None:
                 return
             self._recover.pop(0)
-            await self._launch(job_id, device, reason=Event.WorkerRestarted.REASON_SERVICE_RESTARTED)
+            await self._launch(job_id, devices, reason=Event.WorkerRestarted.REASON_SERVICE_RESTARTED)
         for job_id, _, _ in await self.store.jobs_in([State.STATE_QUEUED]):
             if self._stopping:
                 return
             job, _, _ = await self.store.get(job_id)
-            device = self._free_device(job)
-            if device is None:
+            devices = self._free_devices(job)
+            if devices is None:
                 continue
-            await self._launch(job_id, device)
+            await self._launch(job_id, devices)
 
     # ------------------------------------------------------------------ launching
 
-    async def _launch(self, job_id: str, device: Device, *, reason: int | None = None, exit_code: int = 0,
+    async def _launch(self, job_id: str, devices: list[Device], *, reason: int | None = None, exit_code: int = 0,
                       last_step: int = 0) -> None:
-        self.busy[device.name] = job_id
+        for device in devices:
+            self.busy[device.name] = job_id
         try:
-            await self._launch_on(job_id, device, reason=reason, exit_code=exit_code, last_step=last_step)
+            await self._launch_on(job_id, devices, reason=reason, exit_code=exit_code, last_step=last_step)
         except Exception as exc:
-            self.busy.pop(device.name, None)
+            self._release(job_id, devices)
             _log.exception("worker_launch_failed", job=job_id)
             await self._fail(job_id, "WORKER_LAUNCH_FAILED", f"could not start the worker: {exc}", last_step)
             self.wake()
 
-    async def _launch_on(self, job_id: str, device: Device, *, reason: int | None, exit_code: int,
+    def _release(self, job_id: str, devices: list[Device]) -> None:
+        for device in devices:
+            if self.busy.get(device.name) == job_id:
+                self.busy.pop(device.name, None)
+
+    async def _launch_on(self, job_id: str, devices: list[Device], *, reason: int | None, exit_code: int,
                          last_step: int) -> None:
         job, _, attempt = await self.store.get(job_id)
         if job.state not in (State.STATE_QUEUED, State.STATE_RUNNING):
-            self.busy.pop(device.name, None)
+            self._release(job_id, devices)
             return
+        device = devices[0]
+        world = max(job.scheduling.world_size, 1)
+        # One name per rank (the CPU device hosts every rank of a CPU job).
+        rank_devices = [d.name for d in devices] if device.kind == cfg.DEVICE_KIND_CUDA else [device.name] * world
+        threads = max(1, self.cpu_threads // world)
         data_dir = await self._prepare_data(job)
         resume = await self.store.last_checkpoint(job_id)
         parent_folder = await self._parent_folder(job) if job.parent_model_version else None
@@ -212,7 +245,8 @@ class Scheduler:
         work_dir.mkdir(parents=True, exist_ok=True)
         spec = {"job": base64.b64encode(job.SerializeToString()).decode(), "job_name": job.name,
                 "attempt": attempt, "device": "cuda" if device.kind == cfg.DEVICE_KIND_CUDA else "cpu",
-                "device_name": device.name, "threads": self.cpu_threads, "data_dir": str(data_dir),
+                "device_name": device.name, "devices": rank_devices, "world_size": world, "threads": threads,
+                "distributed_timeout_seconds": self.distributed_timeout, "data_dir": str(data_dir),
                 "artifact_root": self.artifact_root, "work_dir": str(work_dir),
                 "export_root": str(Path(urlparse(self.artifact_root).path or self.artifact_root) / "models"),
                 "resume": resume, "parent_folder": str(parent_folder) if parent_folder else None,
@@ -221,17 +255,18 @@ class Scheduler:
         spec_path.write_text(json.dumps(spec))
         env = dict(os.environ)
         if device.kind == cfg.DEVICE_KIND_CUDA:
-            env["CUDA_VISIBLE_DEVICES"] = str(device.index)
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(d.index) for d in devices)
         else:
             env["CUDA_VISIBLE_DEVICES"] = ""
-            env["OMP_NUM_THREADS"] = str(self.cpu_threads)
+            env["OMP_NUM_THREADS"] = str(threads)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
         stderr_path = work_dir / f"attempt-{attempt}.stderr"
         with open(stderr_path, "wb") as stderr:  # noqa: ASYNC230 - a local file, opened once per launch
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "services.trainer.worker", str(spec_path), stdout=asyncio.subprocess.PIPE,
+                *worker_command(world, spec_path), stdout=asyncio.subprocess.PIPE,
                 stderr=stderr, env=env, cwd=str(REPO_ROOT), limit=MAX_FRAME)
-        worker = Worker(job_id, device, attempt, process, last_step=resume["step"] if resume else 0)
+        worker = Worker(job_id, devices, attempt, process, last_step=resume["step"] if resume else 0,
+                        world_size=world)
         self.workers[job_id] = worker
         events: list[Event] = []
         if reason is not None:
@@ -243,12 +278,13 @@ class Scheduler:
                 reason=reason, cause=cause, exit_code=exit_code, last_step=last_step or job.step,
                 resume_from_step=resume["step"] if resume else 0, restarts_remaining=max(remaining, 0))))
         events.append(Event(job_started=Event.JobStarted(
-            devices=[device.name], worker_pid=process.pid, host=socket.gethostname(), world_size=1,
+            devices=rank_devices, worker_pid=process.pid, host=socket.gethostname(), world_size=world,
             resumed_from_step=resume["step"] if resume else 0,
             resumed_from_checkpoint=resume["name"] if resume else "", total_steps=steps)))
         await self.store.append(job_id, events, attempt=attempt)
         worker.task = asyncio.create_task(self._supervise(worker, stderr_path), name=f"worker-{job_id}")
-        _log.info("worker_started", job=job_id, device=device.name, pid=process.pid, attempt=attempt)
+        _log.info("worker_started", job=job_id, devices=rank_devices, pid=process.pid, attempt=attempt,
+                  world_size=world)
 
     async def prepare_snapshot(self, snapshot: str) -> Path:
         """The folder of ``snapshot``'s data (text splits, Q-A clusters, embeddings), fetched once."""
@@ -324,15 +360,15 @@ class Scheduler:
         elif job.restart_count < job.scheduling.max_restarts:
             device_freed = False
             _log.warning("worker_crashed_restarting", job=worker.job_id, exit_code=code)
-            await self._launch(worker.job_id, worker.device, reason=Event.WorkerRestarted.REASON_WORKER_CRASHED,
+            await self._launch(worker.job_id, worker.devices, reason=Event.WorkerRestarted.REASON_WORKER_CRASHED,
                                exit_code=code, last_step=job.step)
         else:
-            detail = worker.last_error or _stderr_tail(stderr_path)
+            detail = _failed_rank(stderr_path) if worker.world_size > 1 else ""
+            detail = detail or worker.last_error or _stderr_tail(stderr_path)
             reason = "RESTARTS_EXHAUSTED" if job.scheduling.max_restarts else "WORKER_CRASHED"
             await self._fail(worker.job_id, reason, f"the worker {_exit_text(code)}: {detail}".strip(), job.step)
         if device_freed:
-            if self.busy.get(worker.device.name) == worker.job_id:
-                self.busy.pop(worker.device.name, None)
+            self._release(worker.job_id, worker.devices)
             self.wake()
 
     async def _fail(self, job_id: str, reason: str, message: str, step: int) -> None:
@@ -399,6 +435,32 @@ class Scheduler:
 
         asyncio.get_running_loop().create_task(kill_later())
         return True
+
+
+def worker_command(world_size: int, spec_path: Path) -> list[str]:
+    """The command of a job's worker: the worker itself, or PyTorch's launcher running it once per rank."""
+    if world_size <= 1:
+        return [sys.executable, "-m", "services.trainer.worker", str(spec_path)]
+    return [sys.executable, "-m", "services.trainer.launch", "--standalone", "--nnodes=1",
+            f"--nproc-per-node={world_size}", "--max-restarts=0", "--monitor-interval=0.5",
+            "-m", "services.trainer.worker", str(spec_path)]
+
+
+_ROOT_CAUSE = re.compile(r"rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", re.S)
+
+
+def _failed_rank(path: Path) -> str:
+    """The first failed rank and its exit, from torchrun's failure summary on stderr ('' when none)."""
+    try:
+        text = path.read_bytes()[-20000:].decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    start = text.rfind("Root Cause")
+    match = _ROOT_CAUSE.search(text, start if start >= 0 else 0)
+    if match is None:
+        return ""
+    rank, code = int(match.group(1)), int(match.group(2))
+    return f"rank {rank} {_exit_text(code)}"
 
 
 def _exit_text(code: int) -> str:

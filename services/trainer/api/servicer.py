@@ -188,7 +188,8 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
         job = config_rules.resolve(request.training_job, is_admin=principal.is_admin,
                                    gpu_count=sum(1 for d in self._scheduler.devices
                                                  if d.kind == training_config_pb2.DEVICE_KIND_CUDA),
-                                   device_names=[d.name for d in self._scheduler.devices])
+                                   device_names=[d.name for d in self._scheduler.devices],
+                                   max_cpu_ranks=self._scheduler.max_cpu_ranks)
         job_id = request.training_job_id or f"job-{uuid.uuid4().hex[:16]}"
         if await self._store.exists(job_id):
             from lathe.kit.errors import AlreadyExists

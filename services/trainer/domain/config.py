@@ -65,6 +65,10 @@ class _Violations:
         if not ok:
             self.items.append(FieldViolation(f"training_job.{field}", description))
 
+    @property
+    def ok(self) -> bool:
+        return not self.items
+
     def raise_if_any(self) -> None:
         if self.items:
             first = self.items[0]
@@ -72,11 +76,16 @@ class _Violations:
                                   reason="INVALID_TRAINING_CONFIG")
 
 
+#: The recipes that train with ``scheduling.world_size`` > 1 (DDP, each rank on its slice of the batch).
+DISTRIBUTED_RECIPES = frozenset({cfg.RECIPE_CAUSAL_LM})
+
+
 def _finite(value: float) -> bool:
     return math.isfinite(value)
 
 
-def resolve(job: TrainingJob, *, is_admin: bool, gpu_count: int, device_names: list[str]) -> TrainingJob:
+def resolve(job: TrainingJob, *, is_admin: bool, gpu_count: int, device_names: list[str],
+            max_cpu_ranks: int | None = None) -> TrainingJob:
     """A copy of ``job`` with every default resolved; INVALID_ARGUMENT naming the field for a bad value."""
     v = _Violations()
     out = TrainingJob()
@@ -118,7 +127,8 @@ def resolve(job: TrainingJob, *, is_admin: bool, gpu_count: int, device_names: l
     else:
         out.model = f"models/{RECIPE_IDS[job.recipe]}"
 
-    _resolve_scheduling(out, v, is_admin=is_admin, gpu_count=gpu_count, device_names=device_names)
+    _resolve_scheduling(out, v, is_admin=is_admin, gpu_count=gpu_count, device_names=device_names,
+                        max_cpu_ranks=max_cpu_ranks)
     if job.recipe == cfg.RECIPE_CAUSAL_LM:
         _resolve_causal_lm(out, v)
     elif job.recipe == cfg.RECIPE_EMBEDDING_FINETUNE:
@@ -133,7 +143,7 @@ def resolve(job: TrainingJob, *, is_admin: bool, gpu_count: int, device_names: l
 
 
 def _resolve_scheduling(out: TrainingJob, v: _Violations, *, is_admin: bool, gpu_count: int,
-                        device_names: list[str]) -> None:
+                        device_names: list[str], max_cpu_ranks: int | None) -> None:
     s = out.scheduling
     v.check(-100 <= s.priority <= 100, "scheduling.priority", "must be in [-100, 100]")
     if s.priority > 0 and not is_admin:
@@ -143,14 +153,24 @@ def _resolve_scheduling(out: TrainingJob, v: _Violations, *, is_admin: bool, gpu
     v.check(s.world_size >= 0, "scheduling.world_size", "must be positive")
     if s.world_size == 0:
         s.world_size = 1
-    if s.world_size > 1:
-        raise FailedPrecondition("world_size > 1 (distributed training) is not available on this trainer",
-                                 reason="WORLD_SIZE_UNAVAILABLE",
-                                 metadata={"field": "training_job.scheduling.world_size"})
     request = s.device_request
     if request.kind == cfg.DEVICE_KIND_CUDA and gpu_count == 0:
         raise FailedPrecondition("this trainer has no CUDA GPU", reason="NO_GPU",
                                  metadata={"field": "training_job.scheduling.device_request.kind"})
+    if s.world_size > 1:
+        v.check(out.recipe in DISTRIBUTED_RECIPES, "scheduling.world_size",
+                "must be 1 for this recipe (only causal-lm trains with world_size > 1)")
+        v.check(not request.device, "scheduling.device_request.device",
+                "must be empty when world_size > 1 (the job takes any free devices of its kind)")
+        on_gpus = request.kind == cfg.DEVICE_KIND_CUDA or (request.kind == cfg.DEVICE_KIND_UNSPECIFIED
+                                                           and gpu_count > 0)
+        # One GPU per rank; on the CPU one device hosts every rank, each with at least one torch thread.
+        limit = gpu_count if on_gpus else max_cpu_ranks
+        if limit is not None and s.world_size > limit and v.ok:
+            raise FailedPrecondition(
+                f"world_size {s.world_size} exceeds the {limit} {'GPUs' if on_gpus else 'CPU threads'} this "
+                "trainer can ever provide", reason="WORLD_SIZE_UNAVAILABLE",
+                metadata={"field": "training_job.scheduling.world_size", "limit": str(limit)})
     if request.device:
         v.check(request.device in device_names, "scheduling.device_request.device",
                 f"is not a device of this trainer (devices: {', '.join(device_names)})")

@@ -115,6 +115,9 @@ class RecipeContext:
     seed: int
     total_steps: int
     parent_folder: Path | None = None
+    #: This process's rank and the number of ranks (``scheduling.world_size``); 0 and 1 for one process.
+    rank: int = 0
+    world_size: int = 1
 
 
 class Recipe(ABC):

@@ -1,4 +1,13 @@
-"""The ``causal-lm`` recipe: lathe.ml's GPT on corpus text, AdamW with warm-up and cosine decay."""
+"""The ``causal-lm`` recipe: lathe.ml's GPT on corpus text, AdamW with warm-up and cosine decay.
+
+With ``world_size`` N > 1 the model is wrapped in DistributedDataParallel. Each optimizer step draws the
+whole global batch's window starts (``batch_size`` of them, shaped accumulation by rank by micro-batch) from
+the job's seeded generator, identically on every rank, and rank r trains on row r of each accumulation
+step: the sampling equivalent of ``DistributedSampler`` for randomly drawn windows. The generator's state
+is the same on every rank, so it is checkpointed once (by rank 0) and a resume restores the same order.
+One process (N = 1) draws the same starts in the same order, so N processes and one process see the same
+examples per step and, with DDP's gradient averaging, take the same optimizer steps.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +23,7 @@ from lathe.ml.causal_lm import ARCHITECTURE, GPT, GPTConfig, load_causal_lm, sav
 from lathe.ml.ngram import NgramConfig, NgramModel
 from lathe.ml.tokenizers import Tokenizer, tokenizer_from_json
 from lathe.trainer.v1 import training_config_pb2 as cfg
+from services.trainer import distributed
 from services.trainer.recipes.base import EvalResult, Recipe, StepResult, TokenFile, build_tokenizer, token_file
 
 # The n-gram order of the in-run baseline, and how many tokens it is fitted and scored on at most (so the
@@ -81,14 +91,24 @@ class CausalLmRecipe(Recipe):
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: learning_rate(o, s + 1, self.ctx.total_steps) / o.learning_rate)
         self.sampler = torch.Generator().manual_seed(self.ctx.seed)
-        self.micro_batch = o.batch_size // o.gradient_accumulation_steps
+        self.micro_batch = o.batch_size // (o.gradient_accumulation_steps * self.ctx.world_size)
+        self.ddp: torch.nn.Module | None = None
+        if self.ctx.world_size > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            # Broadcasts rank 0's initial weights; afterwards every rank applies the same averaged gradients.
+            self.ddp = DistributedDataParallel(
+                self.model, device_ids=[self.device.index or 0] if self.device.type == "cuda" else None)
         use_bf16 = self.device.type == "cuda" and o.precision != cfg.PRECISION_FLOAT32 and \
             torch.cuda.is_bf16_supported()
         self.autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_bf16 else contextlib.nullcontext
 
-    def _batch(self, tokens: TokenFile, size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def _starts(self, tokens: TokenFile, shape: tuple[int, ...], generator: torch.Generator) -> np.ndarray:
+        """Window starts for the whole global batch (the same on every rank)."""
+        return torch.randint(tokens.length - self.gpt_config.block_size - 1, shape, generator=generator).numpy()
+
+    def _windows(self, tokens: TokenFile, starts: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         block = self.gpt_config.block_size
-        starts = torch.randint(tokens.length - block - 1, (size,), generator=generator).numpy()
         windows = torch.from_numpy(tokens.windows(starts, block + 1))
         if self.device.type == "cuda":
             windows = windows.pin_memory().to(self.device, non_blocking=True)
@@ -101,11 +121,17 @@ class CausalLmRecipe(Recipe):
         o = self.ctx.job.options
         self.model.train()
         total = torch.zeros((), device=self.device)
-        for _ in range(o.gradient_accumulation_steps):
-            x, y = self._batch(self.train, self.micro_batch, self.sampler)
-            with self.autocast():
-                _, loss = self.model(x, y)
-            (loss / o.gradient_accumulation_steps).backward()
+        accumulation = o.gradient_accumulation_steps
+        starts = self._starts(self.train, (accumulation, self.ctx.world_size, self.micro_batch), self.sampler)
+        forward = self.ddp or self.model
+        for a in range(accumulation):
+            x, y = self._windows(self.train, starts[a, self.ctx.rank])
+            # Gradients are averaged over ranks once per optimizer step, on the last micro-batch.
+            sync = self.ddp.no_sync() if self.ddp is not None and a < accumulation - 1 else contextlib.nullcontext()
+            with sync:
+                with self.autocast():
+                    _, loss = forward(x, y)
+                (loss / accumulation).backward()
             total += loss.detach()
         grad_norm = None
         if o.max_grad_norm > 0:
@@ -114,7 +140,8 @@ class CausalLmRecipe(Recipe):
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.scheduler.step()
-        # .item() is a CPU-GPU sync point; it happens once per step, after the optimizer step is queued.
+        # .item() is a CPU-GPU sync point; it happens once per step, after the optimizer step is queued. The
+        # loss is this rank's; the loop averages it over ranks.
         loss_value = total.item() / o.gradient_accumulation_steps
         return StepResult(loss=loss_value, learning_rate=lr, tokens=o.batch_size * self.gpt_config.block_size,
                           examples=o.batch_size, grad_norm=float(grad_norm) if grad_norm is not None else None)
@@ -123,29 +150,34 @@ class CausalLmRecipe(Recipe):
     def evaluate(self, *, final: bool) -> EvalResult:
         self.model.eval()
         block = self.gpt_config.block_size
-        losses: list[float] = []
-        weights: list[int] = []
+        rank, world = self.ctx.rank, self.ctx.world_size
+        loss_sum, count = 0.0, 0
         if final:
-            # Every non-overlapping window of the split (bounded, so evaluation stays seconds long).
+            # Every non-overlapping window of the split (bounded, so evaluation stays seconds long), the chunks
+            # dealt round-robin to the ranks.
             usable = min(self.val.length - 1, FINAL_EVAL_MAX_TOKENS)
             starts = np.arange(0, usable - block, block)
-            for i in range(0, len(starts), self.micro_batch):
+            for chunk, i in enumerate(range(0, len(starts), self.micro_batch)):
+                if chunk % world != rank:
+                    continue
                 windows = torch.from_numpy(self.val.windows(starts[i:i + self.micro_batch], block + 1)).to(self.device)
                 with self.autocast():
                     _, loss = self.model(windows[:, :-1].contiguous(), windows[:, 1:].contiguous())
-                losses.append(loss.item())
-                weights.append(len(windows))
+                loss_sum += loss.item() * len(windows)
+                count += len(windows)
         else:
+            # The same global evaluation batches as one process would draw, each rank scoring its row.
             generator = torch.Generator().manual_seed(self.ctx.seed + 1)
             batches = self.ctx.job.options.eval_batches or 8
             for _ in range(batches):
-                x, y = self._batch(self.val, self.micro_batch, generator)
+                x, y = self._windows(self.val, self._starts(self.val, (world, self.micro_batch), generator)[rank])
                 with self.autocast():
                     _, loss = self.model(x, y)
-                losses.append(loss.item())
-                weights.append(len(x))
-        mean = float(np.average(losses, weights=weights))
-        return EvalResult({"loss": mean, "perplexity": math.exp(min(mean, 50))}, int(sum(weights)))
+                loss_sum += loss.item() * len(x)
+                count += len(x)
+        loss_sum, total = distributed.all_reduce([loss_sum, float(count)], device=str(self.device))
+        mean = loss_sum / total
+        return EvalResult({"loss": mean, "perplexity": math.exp(min(mean, 50))}, int(total))
 
     def baseline(self) -> dict[str, float]:
         train = self.train.read(0, min(self.train.length, BASELINE_MAX_TOKENS))
