@@ -35,6 +35,7 @@ from lathe.corpus.v1 import import_batch_pb2
 from lathe.corpus.v1.corpus_service_pb2_grpc import CorpusServiceStub
 from lathe.kit.auth import ROLE_USER, write_tokens_file
 from lathe.kit.clients import create_channel
+from lathe.kit.datasets import datasets_dir
 from lathe.kit.logging import configure_logging
 from lathe.kit.service import open_database
 from services.corpus.adapters import importer
@@ -42,7 +43,7 @@ from services.corpus.adapters.tables import import_batches
 from services.corpus.app import build
 from services.corpus.settings import CorpusSettings
 
-STACKFAQ = Path("/work/shared/datasets/stackfaq.json")
+STACKFAQ = datasets_dir() / "stackfaq.json"
 ROUNDS = 3
 TREE_FILES = 10_000
 TARGET_RATIO = 0.9

@@ -28,12 +28,13 @@ from lathe.corpus.v1 import import_batch_pb2, snapshot_pb2
 from lathe.corpus.v1.corpus_service_pb2_grpc import CorpusServiceStub
 from lathe.kit.auth import ROLE_ADMIN, ROLE_SERVICE, write_tokens_file
 from lathe.kit.clients import create_channel
+from lathe.kit.datasets import datasets_dir
 from lathe.trainer.v1 import trainer_service_pb2 as tpb
 from lathe.trainer.v1 import training_config_pb2 as cfg
 from lathe.trainer.v1 import training_job_pb2
 from lathe.trainer.v1.trainer_service_pb2_grpc import TrainerServiceStub
 
-STACKFAQ = Path("/work/shared/datasets/stackfaq.json")
+STACKFAQ = datasets_dir() / "stackfaq.json"
 THREADS = 2
 STEPS, BATCH, SEQ = 40, 32, 64
 TrainingJob = training_job_pb2.TrainingJob

@@ -48,6 +48,7 @@ from lathe.corpus.v1 import import_batch_pb2, snapshot_pb2
 from lathe.corpus.v1.corpus_service_pb2_grpc import CorpusServiceStub
 from lathe.kit.auth import ROLE_ADMIN, ROLE_SERVICE, ROLE_USER, write_tokens_file
 from lathe.kit.clients import create_channel
+from lathe.kit.datasets import datasets_dir
 from lathe.kit.logging import configure_logging
 from lathe.kit.settings import LogFormat
 from lathe.trainer.v1 import trainer_service_pb2 as tpb
@@ -55,7 +56,7 @@ from lathe.trainer.v1 import training_config_pb2 as cfg
 from lathe.trainer.v1 import training_job_pb2
 from lathe.trainer.v1.trainer_service_pb2_grpc import TrainerServiceStub
 
-SHAKESPEARE = Path("/work/shared/datasets/tinyshakespeare.txt")
+SHAKESPEARE = datasets_dir() / "tinyshakespeare.txt"
 TrainingJob = training_job_pb2.TrainingJob
 State = TrainingJob.State
 ROUNDS = 5

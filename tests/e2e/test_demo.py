@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from lathe.kit.datasets import datasets_dir
+
 LATHE = [sys.executable, "-m", "lathe.cli"]
-DATASETS = Path(os.environ.get("LATHE_DATASETS", "/work/shared/datasets"))
+DATASETS = datasets_dir()
 pytestmark = pytest.mark.skipif(not (DATASETS / "stackfaq.json").exists(), reason="the demo datasets are missing")
 
 

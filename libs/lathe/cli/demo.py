@@ -34,6 +34,7 @@ from lathe.corpus.v1 import corpus_service_pb2 as cs
 from lathe.corpus.v1 import import_batch_pb2, snapshot_pb2
 from lathe.deployer.v1 import deployer_service_pb2 as ds
 from lathe.deployer.v1 import deployment_pb2, health_check_pb2
+from lathe.kit.datasets import datasets_dir
 from lathe.kit.home import Home
 from lathe.kit.settings import SERVICES
 from lathe.registry.v1 import registry_service_pb2 as rs
@@ -43,7 +44,7 @@ from lathe.trainer.v1 import training_job_pb2
 
 console = Console()
 err = Console(stderr=True)
-DATASETS = Path(os.environ.get("LATHE_DATASETS", "/work/shared/datasets"))
+DATASETS = datasets_dir()
 # The Q-A part of the demo uses the 36 StackFAQ threads whose id starts with "stackfaq:1", so the fine-tune
 # and its evaluation take about a minute on two cores.
 QA_SUBSET = 'external_id = "stackfaq:1*"'

@@ -10,8 +10,9 @@ import pytest
 from lathe.corpus.v1 import corpus_service_pb2 as pb
 from lathe.corpus.v1 import import_batch_pb2
 from lathe.corpus.v1.corpus_service_pb2_grpc import CorpusServiceStub
+from lathe.kit.datasets import datasets_dir
 
-DATASETS = Path("/work/shared/datasets")
+DATASETS = datasets_dir()
 STACKFAQ = DATASETS / "stackfaq.json"
 SHAKESPEARE = DATASETS / "tinyshakespeare.txt"
 DONE = {import_batch_pb2.ImportBatch.STATE_COMPLETED, import_batch_pb2.ImportBatch.STATE_FAILED}

@@ -11,10 +11,11 @@ import pytest
 
 from lathe.corpus.v1 import corpus_service_pb2 as pb
 from lathe.corpus.v1 import import_batch_pb2
+from lathe.kit.datasets import datasets_dir
 from lathe.kit.errors import from_rpc_error
 
 Batch = import_batch_pb2.ImportBatch
-DATASETS = "/work/shared/datasets"
+DATASETS = str(datasets_dir())
 
 
 async def scan(stub, root, **kw) -> pb.ImportFilesResponse:

@@ -10,15 +10,15 @@ import socket
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 from lathe.corpus.v1 import corpus_service_pb2 as pb
 from lathe.corpus.v1 import import_batch_pb2
 from lathe.corpus.v1.corpus_service_pb2_grpc import CorpusServiceStub
 from lathe.kit.clients import create_channel
+from lathe.kit.datasets import datasets_dir
 
 Batch = import_batch_pb2.ImportBatch
-STACKFAQ = Path("/work/shared/datasets/stackfaq.json")
+STACKFAQ = datasets_dir() / "stackfaq.json"
 
 
 def free_port() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from lathe.kit.datasets import datasets_dir
 from lathe.kit.errors import InvalidArgument
 from services.corpus.domain import filtering, formats, synthetic
 from services.corpus.domain import snapshots as snap
@@ -34,7 +35,7 @@ def test_formats_are_detected_and_a_broken_line_is_reported():
 
 
 def test_stackfaq_yields_125_clusters_and_1249_questions():
-    data = open("/work/shared/datasets/stackfaq.json", "rb").read()
+    data = open(datasets_dir() / "stackfaq.json", "rb").read()
     parsed = formats.parse(formats.detect("stackfaq.json", data), "stackfaq.json", data)
     assert len(parsed.clusters) == 125
     assert sum(len(c.questions) for c in parsed.clusters) == 1249

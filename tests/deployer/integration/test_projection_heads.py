@@ -14,13 +14,14 @@ import pytest
 
 from inference import grpc_predict_v2_pb2 as pb
 from lathe.deployer.v1 import deployment_pb2
+from lathe.kit.datasets import datasets_dir
 from lathe.ml.ngram import NgramConfig, NgramModel, load_ngram, save_ngram
 from lathe.ml.projection_heads import HeadsConfig, ProjectionHeads
 from lathe.ml.tokenizers import ByteTokenizer
 from tests.deployer.integration.conftest import expect
 
 D = deployment_pb2.Deployment
-STACKFAQ = Path("/work/shared/datasets/stackfaq.json")
+STACKFAQ = datasets_dir() / "stackfaq.json"
 CLUSTERS = 8
 # A rephrasing of cluster 0 ("Strikethrough with GitHub Markdown") kept out of training; cluster 3 is the
 # same question about Gmail, so routing has to tell the two apart.

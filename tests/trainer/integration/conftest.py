@@ -7,7 +7,6 @@ import asyncio
 import shutil
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,13 +15,14 @@ from lathe.corpus.v1 import corpus_service_pb2 as cpb
 from lathe.corpus.v1 import import_batch_pb2, snapshot_pb2
 from lathe.corpus.v1.corpus_service_pb2_grpc import CorpusServiceStub
 from lathe.history.v1.history_service_pb2_grpc import HistoryServiceStub
+from lathe.kit.datasets import datasets_dir
 from lathe.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from lathe.trainer.v1 import trainer_service_pb2 as tpb
 from lathe.trainer.v1 import training_config_pb2 as cfg
 from lathe.trainer.v1 import training_job_pb2
 from lathe.trainer.v1.trainer_service_pb2_grpc import TrainerServiceStub
 
-SHAKESPEARE = Path("/work/shared/datasets/tinyshakespeare.txt")
+SHAKESPEARE = datasets_dir() / "tinyshakespeare.txt"
 TrainingJob = training_job_pb2.TrainingJob
 State = TrainingJob.State
 DONE = {import_batch_pb2.ImportBatch.STATE_COMPLETED, import_batch_pb2.ImportBatch.STATE_FAILED}

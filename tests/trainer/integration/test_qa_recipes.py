@@ -26,12 +26,13 @@ from lathe.corpus.v1 import corpus_service_pb2 as cpb
 from lathe.corpus.v1 import snapshot_pb2
 from lathe.corpus.v1.corpus_service_pb2_grpc import CorpusServiceStub
 from lathe.history.v1 import history_service_pb2 as hpb
+from lathe.kit.datasets import datasets_dir
 from lathe.registry.v1 import registry_service_pb2 as rpb
 from lathe.trainer.v1 import trainer_service_pb2 as tpb
 from lathe.trainer.v1 import training_config_pb2 as cfg
 from tests.trainer.integration.conftest import DONE, State, Suite, TrainingJob, wait_state
 
-STACKFAQ = Path("/work/shared/datasets/stackfaq.json")
+STACKFAQ = datasets_dir() / "stackfaq.json"
 SUBSET = 'external_id = "stackfaq:1*"'
 FINISHED = {State.STATE_SUCCEEDED, State.STATE_FAILED, State.STATE_CANCELLED}
 
