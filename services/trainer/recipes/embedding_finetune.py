@@ -53,6 +53,8 @@ class EmbeddingFinetuneRecipe(Recipe):
     def prepare(self) -> None:
         self.data = QaData.load(self.ctx.data_dir)
         self.train_questions = self.data.question_indices(("train",))
+        # The batch order is a function of the data and the seed alone, ready before any model exists.
+        self._perm_epoch, self._perm = -1, np.empty(0, dtype=np.int64)
         if len(self.data.clusters) < 2:
             raise ValueError("the snapshot needs at least two Q-A clusters")
         if not len(self.train_questions):
@@ -90,7 +92,6 @@ class EmbeddingFinetuneRecipe(Recipe):
 
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: learning_rate(_Schedule(), s + 1, self.ctx.total_steps) / o.learning_rate)
-        self._perm_epoch, self._perm = -1, np.empty(0, dtype=np.int64)
 
     # ------------------------------------------------------------------ data
 
