@@ -36,7 +36,7 @@ from lathe.trainer.v1.trainer_service_pb2_grpc import TrainerServiceStub
 
 STACKFAQ = datasets_dir() / "stackfaq.json"
 THREADS = 2
-STEPS, BATCH, SEQ = 40, 32, 64
+STEPS, BATCH, SEQ = 80, 32, 64
 TrainingJob = training_job_pb2.TrainingJob
 State = TrainingJob.State
 FINISHED = {State.STATE_SUCCEEDED, State.STATE_FAILED, State.STATE_CANCELLED}
