@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -145,23 +146,29 @@ class LocalArtifactStore:
         return data
 
     def fetch(self, uri: str, dest: Path, *, expected_sha256: str | None = None) -> Path:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".fetch-")
-        try:
-            with self.open(uri) as source, os.fdopen(fd, "wb") as sink:
-                for chunk in iter(lambda: source.read(_CHUNK), b""):
-                    digest.update(chunk)
-                    sink.write(chunk)
-            _verify(uri, digest.hexdigest(), expected_sha256)
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return dest
+        with self.open(uri) as source:
+            return write_verified(uri, iter(lambda: source.read(_CHUNK), b""), dest, expected_sha256)
 
     def exists(self, uri: str) -> bool:
         return self._local(uri).exists()
+
+
+def write_verified(uri: str, chunks: Iterable[bytes], dest: Path, expected_sha256: str | None) -> Path:
+    """Write ``chunks`` (the blob at ``uri``) to ``dest`` only if they hash to its digest; else nothing."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".fetch-")
+    try:
+        with os.fdopen(fd, "wb") as sink:
+            for chunk in chunks:
+                digest.update(chunk)
+                sink.write(chunk)
+        _verify(uri, digest.hexdigest(), expected_sha256)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return dest
 
 
 def _copy(path: Path, handle: BinaryIO) -> None:

@@ -152,6 +152,13 @@ class DeadlineExceeded(LatheError):
     default_reason = "DEADLINE_EXCEEDED"
 
 
+class DataLoss(LatheError):
+    """Stored bytes no longer match the checksum they were recorded with."""
+
+    code = grpc.StatusCode.DATA_LOSS
+    default_reason = "DATA_LOSS"
+
+
 class Unimplemented(LatheError):
     """The RPC exists in the contract but its implementation has not landed yet."""
 
@@ -184,7 +191,7 @@ _BY_CODE: dict[grpc.StatusCode, type[LatheError]] = {
     cls.code: cls
     for cls in (
         InvalidArgument, NotFound, AlreadyExists, FailedPrecondition, OutOfRange, PermissionDenied,
-        Unauthenticated, Aborted, ResourceExhausted, Unavailable, DeadlineExceeded, Unimplemented,
+        Unauthenticated, Aborted, ResourceExhausted, Unavailable, DeadlineExceeded, DataLoss, Unimplemented,
         Internal, Cancelled, Unknown,
     )
 }

@@ -19,14 +19,13 @@ import base64
 import hashlib
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlparse
 
-from lathe.kit.artifacts import ArtifactRef, _verify, sha256_file
+from lathe.kit.artifacts import ArtifactRef, _verify, sha256_file, write_verified
 from lathe.kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
 
 _CHUNK = 1 << 20
@@ -188,20 +187,8 @@ class S3ArtifactStore:
         return data
 
     def fetch(self, uri: str, dest: Path, *, expected_sha256: str | None = None) -> Path:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".fetch-")
-        try:
-            with self.open(uri) as body, os.fdopen(fd, "wb") as sink:
-                for chunk in self._chunks(uri, body):
-                    digest.update(chunk)
-                    sink.write(chunk)
-            _verify(uri, digest.hexdigest(), expected_sha256)
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return dest
+        with self.open(uri) as body:
+            return write_verified(uri, self._chunks(uri, body), dest, expected_sha256)
 
     def _chunks(self, uri: str, body: Any) -> Iterator[bytes]:
         """The body in chunks of 1 MiB, so a multi-GB checkpoint never sits in memory whole."""

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc
-
 from lathe.kit.artifacts import ArtifactStore, ChecksumMismatch
-from lathe.kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, LatheError
+from lathe.kit.errors import DataLoss, FailedPrecondition, FieldViolation, InvalidArgument
 from lathe.kit.manifest import folder_manifest, manifest_digest
 from lathe.ml.tokenizers import ByteTokenizer, Tokenizer, tokenizer_from_json
 from lathe.trainer.v1 import trainer_service_pb2 as pb
@@ -31,13 +29,6 @@ DEFAULT_TEMPERATURE = 0.8
 MAX_SAMPLES = 8
 # One sampling at a time per trainer: it runs on the CPU beside training and must not starve it.
 _LOCK = threading.Lock()
-
-
-class DataLoss(LatheError):
-    """Stored bytes no longer match their recorded digest."""
-
-    code = grpc.StatusCode.DATA_LOSS
-    default_reason = "ARTIFACT_CHECKSUM_MISMATCH"
 
 
 @dataclass(frozen=True)
@@ -102,7 +93,8 @@ def load_checkpoint(store: ArtifactStore, uri: str, sha256: str) -> tuple[Any, T
     try:
         data = store.read_bytes(uri, expected_sha256=sha256)
     except ChecksumMismatch as exc:
-        raise DataLoss(f"the checkpoint {uri} does not match its recorded sha256: {exc.message}") from None
+        raise DataLoss(f"the checkpoint {uri} does not match its recorded sha256: {exc.message}",
+                       reason="ARTIFACT_CHECKSUM_MISMATCH") from None
     payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
     state = payload["recipe"]
     model = GPT(GPTConfig(**state["gpt_config"]))
@@ -121,7 +113,8 @@ def load_version(folder: Path, digest: str) -> tuple[Any, Tokenizer]:
     if digest:
         actual = manifest_digest(folder_manifest(folder)).removeprefix("sha256:")
         if actual != digest.removeprefix("sha256:"):
-            raise DataLoss(f"the version's artifact {folder} does not match its recorded digest")
+            raise DataLoss(f"the version's artifact {folder} does not match its recorded digest",
+                           reason="ARTIFACT_CHECKSUM_MISMATCH")
     return load_causal_lm(folder)
 
 

@@ -24,6 +24,7 @@ from lathe.kit.artifacts import open_store
 from lathe.kit.auth import ROLE_READER, ROLE_WRITER, current_principal
 from lathe.kit.db import Database
 from lathe.kit.errors import (
+    DataLoss,
     FailedPrecondition,
     InvalidArgument,
     LatheError,
@@ -67,13 +68,6 @@ RECIPE_BY_NAME = {**{k: v for v, k in config_rules.RECIPE_IDS.items()},
                   **{training_config_pb2.Recipe.Name(v): v for v in config_rules.RECIPE_IDS},
                   **{training_config_pb2.Recipe.Name(v).removeprefix("RECIPE_"): v for v in config_rules.RECIPE_IDS}}
 EVENT_TYPES = {f.name for f in Event.DESCRIPTOR.oneofs_by_name["payload"].fields}
-
-
-class DataLoss(LatheError):
-    """Stored bytes do not match their recorded checksum."""
-
-    code = grpc.StatusCode.DATA_LOSS
-    default_reason = "DATA_LOSS"
 
 
 def _state_value(text: str, field: str) -> int:

@@ -6,6 +6,7 @@ import grpc
 import pytest
 
 from lathe.kit.errors import (
+    DataLoss,
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
@@ -49,4 +50,5 @@ def test_round_trip_keeps_code_reason_metadata_and_violations(error: LatheError)
 def test_a_status_without_details_maps_by_code():
     back = from_rpc_error(FakeRpcError(grpc.StatusCode.NOT_FOUND, "gone", ()))
     assert isinstance(back, NotFound) and back.message == "gone"
-    assert isinstance(from_rpc_error(FakeRpcError(grpc.StatusCode.DATA_LOSS, "x", ())), Unknown)
+    assert isinstance(from_rpc_error(FakeRpcError(grpc.StatusCode.DATA_LOSS, "x", ())), DataLoss)
+    assert isinstance(from_rpc_error(FakeRpcError(grpc.StatusCode.UNKNOWN, "x", ())), Unknown)
