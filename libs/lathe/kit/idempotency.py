@@ -82,8 +82,17 @@ class RequestLog:
         """Record ``(principal, request_id, digest, response)`` entries with one statement."""
         if not entries:
             return
+        await session.execute(self._table.insert(), self.rows(method=method, entries=entries))
+
+    @property
+    def table(self) -> Table:
+        """The request_log table (for writers that insert :meth:`rows` themselves)."""
+        return self._table
+
+    @staticmethod
+    def rows(*, method: str, entries: list[tuple[str, str, str, Message]]) -> list[dict]:
+        """The table rows of ``(principal, request_id, digest, response)`` entries."""
         now = datetime.now(UTC)
-        await session.execute(self._table.insert(), [
-            {"method": method, "principal": principal, "request_id": request_id, "request_sha256": digest,
-             "response": response.SerializeToString(deterministic=True), "create_time": now}
-            for principal, request_id, digest, response in entries])
+        return [{"method": method, "principal": principal, "request_id": request_id, "request_sha256": digest,
+                 "response": response.SerializeToString(deterministic=True), "create_time": now}
+                for principal, request_id, digest, response in entries]

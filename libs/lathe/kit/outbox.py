@@ -88,13 +88,25 @@ class Outbox:
         """Record ``(topic, key, payload)`` messages with one statement, in the caller's transaction."""
         if not messages:
             return
+        await session.execute(self._table.insert(), self.rows(messages))
+        self.notify()
+
+    @property
+    def table(self) -> Table:
+        """The outbox table (for writers that insert :meth:`rows` themselves, e.g. :mod:`lathe.kit.pgbulk`)."""
+        return self._table
+
+    def rows(self, messages: list[tuple[str, str, bytes]]) -> list[dict]:
+        """The table rows of ``(topic, key, payload)`` messages; ValueError for a topic with no handler."""
         for topic, _, _ in messages:
             if topic not in self._handlers:
                 raise ValueError(f"no outbox handler for topic {topic!r}")
         now = datetime.now(UTC)
-        await session.execute(self._table.insert(), [
-            {"topic": topic, "key": key, "payload": payload, "create_time": now, "attempts": 0,
-             "next_attempt_time": now} for topic, key, payload in messages])
+        return [{"topic": topic, "key": key, "payload": payload, "create_time": now, "attempts": 0,
+                 "next_attempt_time": now} for topic, key, payload in messages]
+
+    def notify(self) -> None:
+        """Wake the relay: messages were added."""
         self._wake.set()
 
     async def pending(self) -> list[dict]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, delete, func, insert, literal, select, union_all, update
+from sqlalchemy import ColumnElement, Select, Table, case, delete, func, insert, literal, select, union_all, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -51,6 +51,18 @@ class Searchable:
     params: list[tuple[str, str, float | None, str | None]]
 
 
+def side_rows(ids: Sequence[int], searchables: Sequence[Searchable]) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """The searchable side-table rows of new versions, per table."""
+    pairs = list(zip(ids, searchables, strict=True))
+    return [
+        (version_tags, [{"version_id": i, "key": k, "value": val} for i, s in pairs for k, val in s.tags.items()]),
+        (version_metrics, [{"version_id": i, "key": k, "value": val} for i, s in pairs
+                           for k, val in s.metrics.items()]),
+        (version_params, [{"version_id": i, "key": k, "kind": kind, "num_value": num, "str_value": text}
+                          for i, s in pairs for k, kind, num, text in s.params]),
+    ]
+
+
 class VersionRepository:
     """Model versions, inside the caller's transaction."""
 
@@ -90,13 +102,7 @@ class VersionRepository:
             return []
         result = await session.execute(insert(v).returning(v.c.id, sort_by_parameter_order=True), rows)
         ids = [row.id for row in result]
-        tags = [{"version_id": i, "key": k, "value": val} for i, s in zip(ids, searchables, strict=True)
-                for k, val in s.tags.items()]
-        metrics = [{"version_id": i, "key": k, "value": val} for i, s in zip(ids, searchables, strict=True)
-                   for k, val in s.metrics.items()]
-        params = [{"version_id": i, "key": k, "kind": kind, "num_value": num, "str_value": text}
-                  for i, s in zip(ids, searchables, strict=True) for k, kind, num, text in s.params]
-        for table, values in ((version_tags, tags), (version_metrics, metrics), (version_params, params)):
+        for table, values in side_rows(ids, searchables):
             if values:
                 await session.execute(insert(table), values)
         return ids

@@ -38,6 +38,7 @@ from lathe.registry.v1 import model_pb2, registry_service_pb2, version_deploymen
 from services.registry.adapters import artifact_check
 from services.registry.adapters.search import compare, compile_filter, parse_sort
 from services.registry.adapters.tables import aliases, model_versions, version_deployments
+from services.registry.adapters.version_writer import VersionWriter
 from services.registry.adapters.versions_repository import Searchable, VersionRepository, utc
 from services.registry.api.convert import (
     BASIC,
@@ -72,6 +73,9 @@ HISTORY_TOPIC = "history.lifecycle"
 PENDING, READY = MV.STATE_PENDING_REGISTRATION, MV.STATE_READY
 FAILED, ARCHIVED = MV.STATE_FAILED_REGISTRATION, MV.STATE_ARCHIVED
 VD = version_deployment_pb2.VersionDeployment
+# Artifacts this small are hashed on the event loop (well under a millisecond of blocking): handing them to a
+# thread would cost more CPU than the hashing. Only local (file://) artifacts: remote reads always go to a thread.
+ON_LOOP_CHECK_MAX_BYTES = 256 << 10
 DEPLOYMENT_FIELDS = {"deployment": "string", "target": "string", "state": "enum", "create_time": "timestamp",
                      "update_time": "timestamp", "event_time": "timestamp"}
 
@@ -102,6 +106,7 @@ class VersionsApi:
 
     def _init_versions(self, outbox: Outbox, *, sync_verify_max_bytes: int) -> None:
         self._versions = VersionRepository()
+        self._writer = VersionWriter(self._db, self._versions)
         self._create_batcher: MicroBatcher[PendingVersion, MV] = MicroBatcher(self._write_versions)
         self._outbox = outbox
         self._sync_verify_max_bytes = sync_verify_max_bytes
@@ -261,9 +266,12 @@ class VersionsApi:
         files = manifest_files(request.model_version.manifest)
         total = sum(f.size_bytes for f in files)
         # Small artifacts are checked inline, so the version comes back READY; big ones in the background.
-        inline = total <= self._sync_verify_max_bytes
-        check = (await asyncio.to_thread(artifact_check.check_files, request.model_version.artifact_uri, files)
-                 if inline else None)
+        check = None
+        local = request.model_version.artifact_uri.startswith("file:")
+        if local and total <= min(self._sync_verify_max_bytes, ON_LOOP_CHECK_MAX_BYTES):
+            check = artifact_check.check_files(request.model_version.artifact_uri, files)
+        elif total <= self._sync_verify_max_bytes:
+            check = await asyncio.to_thread(artifact_check.check_files, request.model_version.artifact_uri, files)
         request_hash = request_digest(request)
         pending = self._prepare_version(request, principal.user_id, model_id, creator, digest, total,
                                         parent_version, check, request_hash)
@@ -320,15 +328,14 @@ class VersionsApi:
     async def _write_versions(self, items: list[PendingVersion]) -> list[MV | BaseException]:
         """Write a batch of new versions in one transaction (numbers, rows, side rows, events, request log).
 
-        The model rows stay locked until commit, so numbers are dense and unique under any concurrency. The
-        request log is written last: a reused request_id fails the whole batch, which the batcher then
+        The model rows stay locked until commit, so numbers are dense and unique under any concurrency. A
+        reused request_id fails the whole batch (the request log's primary key), which the batcher then
         retries item by item so that only the reused one fails.
         """
         results: list[MV | BaseException] = [AssertionError("unwritten")] * len(items)
         written: list[tuple[int, int]] = []
-        # Core on a plain connection: this is the registry's hottest write path and needs no ORM session.
-        async with self._db.engine.begin() as session:
-            numbers = await self._versions.take_numbers(session, [item.model_id for item in items])
+        async with self._writer.batch() as batch:
+            numbers = await batch.take_numbers([item.model_id for item in items])
             rows, searchables = [], []
             for i, item in enumerate(items):
                 if item.model_id not in numbers:
@@ -339,21 +346,23 @@ class VersionsApi:
                 rows.append({**item.values, "model_uid": model_uid, "number": number})
                 searchables.append(item.searchable)
                 written.append((i, number))
-            ids = await self._versions.insert_many(session, rows, searchables)
             events, logs = [], []
-            for (i, number), row, version_id in zip(written, rows, ids, strict=True):
+            for (i, number), row in zip(written, rows, strict=True):
                 item = items[i]
                 if row["state"] == READY:
                     events.append(self._registered_message(row["uid"], item.model_id, number, row["creator"],
                                                            item.training_job))
                 # A new version has no aliases or deployments yet: its response needs no read back.
-                response = version_to_proto(SimpleNamespace(id=version_id, model_id=item.model_id, **row), [], [])
+                response = version_to_proto(SimpleNamespace(model_id=item.model_id, **row), [], [])
                 if item.request_id:
                     logs.append((item.caller, item.request_id, item.request_hash, response))
                 results[i] = response
-            await self._outbox.add_many(session, events)
-            await self._requests.remember_many(session, method=CREATE_VERSION, entries=logs)
-        for (_, _), row, version_id in zip(written, rows, ids, strict=True):
+            ids = await batch.insert_versions(rows, searchables, also=[
+                (self._outbox.table, self._outbox.rows(events)),
+                (self._requests.table, self._requests.rows(method=CREATE_VERSION, entries=logs))])
+        if events:
+            self._outbox.notify()
+        for row, version_id in zip(rows, ids, strict=True):
             if row["state"] == PENDING:
                 self._verify_queue.put_nowait(version_id)
         return results
