@@ -15,6 +15,9 @@ from lathe.kit.interceptors import REQUEST_ID_KEY, current_request_id
 # Only UNAVAILABLE: the call never reached the handler, so even a mutation is safe to resend.
 RETRY_SERVICE_CONFIG = json.dumps(
     {
+        # Spread calls over every address the target resolves to (the pods behind a headless Service, or an
+        # "ipv4:a,b" list) instead of pinning each channel to the first.
+        "loadBalancingConfig": [{"round_robin": {}}],
         "methodConfig": [
             {
                 "name": [{}],

@@ -1,7 +1,10 @@
-"""Server interceptors: one canonical log line per RPC, the error model, and bearer-token auth.
+"""The server interceptor: one canonical log line per RPC, the error model, and bearer-token auth.
 
-grpc.aio interceptors only see the handler, not the call, so each interceptor here wraps the handler's
-behaviour. The server installs them outermost first: logging → errors → auth → servicer.
+grpc.aio interceptors only see the handler, not the call, so the interceptor wraps the handler's behaviour.
+Its three concerns are layers of one :class:`LayeredInterceptor`, applied outermost first: logging → errors →
+auth → servicer. One interceptor rather than three, and each method's wrapped handler built once and reused,
+because a chain of grpc.aio interceptors costs a coroutine and a new handler per layer on every call (about
+90 µs an RPC, nearly half of grpc's own cost, measured on a health check).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import contextvars
 import inspect
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -75,8 +78,32 @@ def wrap_handler(
     return grpc.stream_stream_rpc_method_handler(stream(handler.stream_stream, method), **kwargs)
 
 
-class _WrappingInterceptor(grpc.aio.ServerInterceptor):
-    """Base: wraps every handler with ``around`` (an async context for the call's lifetime)."""
+class Layer:
+    """One concern of the :class:`LayeredInterceptor`: hooks around every call of the methods it applies to."""
+
+    def applies_to(self, method: str) -> bool:
+        return True
+
+    async def enter(self, method: str, context: grpc.aio.ServicerContext) -> Any:
+        """Runs before the handler; what it returns is handed to ``failed`` and ``exit``."""
+        return None
+
+    async def failed(self, exc: BaseException, method: str, context: grpc.aio.ServicerContext, state: Any) -> None:
+        """Runs when the handler (or an inner layer) raised; raising here replaces the exception."""
+        return None
+
+    def exit(self, method: str, context: grpc.aio.ServicerContext, state: Any) -> None:
+        """Runs last, whatever happened, for every layer whose ``enter`` returned."""
+        return None
+
+
+class LayeredInterceptor(grpc.aio.ServerInterceptor):
+    """Wraps every handler with ``layers`` (outermost first), as a chain of one interceptor per layer would."""
+
+    def __init__(self, layers: Sequence[Layer]) -> None:
+        self._layers = tuple(layers)
+        # method → (the handler as registered, its wrapped copy): the registered handler never changes.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(
         self,
@@ -84,51 +111,76 @@ class _WrappingInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
         handler = await continuation(handler_call_details)
-        if handler is None or not self.applies_to(handler_call_details.method):
-            return handler
-        return wrap_handler(handler, handler_call_details.method, self._unary, self._stream)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        layers = tuple(layer for layer in self._layers if layer.applies_to(method))
+        wrapped = wrap_handler(handler, method, lambda b, m: _unary(layers, b, m), lambda b, m: _stream(layers, b, m))
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
-    def applies_to(self, method: str) -> bool:
-        return True
 
-    def _unary(self, behavior: Behavior, method: str) -> Callable[..., Awaitable[Any]]:
-        async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            state = await self.enter(method, context)
-            try:
-                return await _call_unary(behavior, request, context)
-            except BaseException as exc:
-                await self.failed(exc, method, context, state)
+async def _enter(layers: tuple[Layer, ...], method: str, context: grpc.aio.ServicerContext,
+                 states: list[Any]) -> None:
+    for layer in layers:
+        states.append(await layer.enter(method, context))
+
+
+async def _failed(layers: tuple[Layer, ...], exc: BaseException, method: str, context: grpc.aio.ServicerContext,
+                  states: list[Any]) -> BaseException:
+    """Hand ``exc`` to the entered layers, innermost first; a layer that raises passes its exception outwards."""
+    for layer, state in reversed(list(zip(layers, states, strict=False))):
+        try:
+            await layer.failed(exc, method, context, state)
+        except BaseException as replaced:
+            exc = replaced
+    return exc
+
+
+def _exit(layers: tuple[Layer, ...], method: str, context: grpc.aio.ServicerContext, states: list[Any]) -> None:
+    for layer, state in reversed(list(zip(layers, states, strict=False))):
+        layer.exit(method, context, state)
+
+
+def _unary(layers: tuple[Layer, ...], behavior: Behavior, method: str) -> Callable[..., Awaitable[Any]]:
+    async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        states: list[Any] = []
+        try:
+            await _enter(layers, method, context, states)
+            return await _call_unary(behavior, request, context)
+        except BaseException as exc:
+            final = await _failed(layers, exc, method, context, states)
+            if final is exc:
                 raise
-            finally:
-                self.exit(method, context, state)
+            raise final from exc
+        finally:
+            _exit(layers, method, context, states)
 
-        return run
+    return run
 
-    def _stream(self, behavior: Behavior, method: str) -> Callable[..., AsyncIterator[Any]]:
-        async def run(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            state = await self.enter(method, context)
-            try:
-                async for item in _iterate(behavior, request, context):
-                    yield item
-            except BaseException as exc:
-                await self.failed(exc, method, context, state)
+
+def _stream(layers: tuple[Layer, ...], behavior: Behavior, method: str) -> Callable[..., AsyncIterator[Any]]:
+    async def run(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        states: list[Any] = []
+        try:
+            await _enter(layers, method, context, states)
+            async for item in _iterate(behavior, request, context):
+                yield item
+        except BaseException as exc:
+            final = await _failed(layers, exc, method, context, states)
+            if final is exc:
                 raise
-            finally:
-                self.exit(method, context, state)
+            raise final from exc
+        finally:
+            _exit(layers, method, context, states)
 
-        return run
-
-    async def enter(self, method: str, context: grpc.aio.ServicerContext) -> Any:
-        return None
-
-    async def failed(self, exc: BaseException, method: str, context: grpc.aio.ServicerContext, state: Any) -> None:
-        return None
-
-    def exit(self, method: str, context: grpc.aio.ServicerContext, state: Any) -> None:
-        return None
+    return run
 
 
-class LoggingInterceptor(_WrappingInterceptor):
+class LoggingLayer(Layer):
     """Binds the request id to the log context and writes one ``rpc_finished`` line per RPC."""
 
     async def enter(self, method: str, context: grpc.aio.ServicerContext) -> Any:
@@ -175,7 +227,7 @@ def _record(code: grpc.StatusCode) -> None:
         outcome.append(code)
 
 
-class ErrorInterceptor(_WrappingInterceptor):
+class ErrorLayer(Layer):
     """Turns exceptions into canonical statuses with ``google.rpc.Status`` details.
 
     A :class:`LatheError` keeps its code, reason and field violations; a servicer method that is not
@@ -213,7 +265,7 @@ class ErrorInterceptor(_WrappingInterceptor):
         await context.abort(error.code, error.message, trailing_metadata=status_trailer(error))
 
 
-class AuthInterceptor(_WrappingInterceptor):
+class AuthLayer(Layer):
     """Requires ``authorization: Bearer <token>`` on every RPC but the exempt ones (health)."""
 
     def __init__(self, authenticator: TokenAuthenticator, exempt_prefixes: tuple[str, ...]) -> None:

@@ -14,7 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from lathe.kit.auth import TokenAuthenticator
-from lathe.kit.interceptors import AuthInterceptor, ErrorInterceptor, LoggingInterceptor
+from lathe.kit.interceptors import AuthLayer, ErrorLayer, LayeredInterceptor, LoggingLayer
 
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 _log = structlog.get_logger("lathe.server")
@@ -91,9 +91,11 @@ def build_server(
     """A server hosting ``bindings`` plus health and reflection, bound to ``host:port`` (0 = any free)."""
     server = grpc.aio.server(
         interceptors=[
-            LoggingInterceptor(),
-            ErrorInterceptor(error_domain),
-            AuthInterceptor(authenticator, exempt_prefixes=(f"/{HEALTH_SERVICE}/",)),
+            LayeredInterceptor([
+                LoggingLayer(),
+                ErrorLayer(error_domain),
+                AuthLayer(authenticator, exempt_prefixes=(f"/{HEALTH_SERVICE}/",)),
+            ]),
             *extra_interceptors,
         ],
         options=[
