@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lathe.kit.db import Database
-from lathe.kit.pgbulk import column_arrays, raw_transaction, unnest_insert
+from lathe.kit.pgbulk import HeldConnection, column_arrays, unnest_insert
 from services.registry.adapters.tables import model_versions, models
 from services.registry.adapters.versions_repository import Searchable, VersionRepository, side_rows
 
@@ -120,13 +120,20 @@ class VersionWriter:
     def __init__(self, db: Database, repository: VersionRepository) -> None:
         self._db = db
         self._repository = repository
+        # The batcher writes one batch at a time, so PostgreSQL batches share one held connection.
+        self._held = HeldConnection(db) if db.dialect == "postgresql" else None
 
     @contextlib.asynccontextmanager
     async def batch(self) -> AsyncIterator[VersionBatch]:
         """A transaction that commits when the block ends (rolls back if it raises)."""
-        if self._db.dialect == "postgresql":
-            async with raw_transaction(self._db) as connection:
+        if self._held is not None:
+            async with self._held.transaction() as connection:
                 yield _PostgresBatch(connection)
         else:
             async with self._db.engine.begin() as connection:
                 yield _CoreBatch(connection, self._repository)
+
+    async def close(self) -> None:
+        """Give the held connection back to the pool."""
+        if self._held is not None:
+            await self._held.close()

@@ -127,6 +127,7 @@ class VersionsApi:
     async def stop_background(self) -> None:
         """Stop the registration worker; pending versions resume at the next start."""
         await self._create_batcher.close()
+        await self._writer.close()
         if self._verifier is not None:
             self._verifier.cancel()
             with contextlib.suppress(asyncio.CancelledError):
