@@ -8,7 +8,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, case, delete, func, insert, literal, select, union_all, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -49,6 +65,14 @@ class Searchable:
     tags: dict[str, str]
     metrics: dict[str, float]
     params: list[tuple[str, str, float | None, str | None]]
+
+
+def _id_in(column: Any, ids: list[int], session: AsyncSession) -> ColumnElement[bool]:
+    """``column`` is one of ``ids``: one array parameter on PostgreSQL (the same statement for any page size,
+    nothing re-rendered per call), an expanded IN list on SQLite."""
+    if session.bind.dialect.name == "postgresql":
+        return column == any_(bindparam("ids", ids, type_=postgresql.ARRAY(BigInteger)))
+    return column.in_(ids)
 
 
 def side_rows(ids: Sequence[int], searchables: Sequence[Searchable]) -> list[tuple[Table, list[dict[str, Any]]]]:
@@ -164,9 +188,9 @@ class VersionRepository:
             d = version_deployments
             query = union_all(
                 select(aliases.c.version_id, literal("a").label("kind"), aliases.c.alias.label("value"))
-                .where(aliases.c.version_id.in_(ids)),
+                .where(_id_in(aliases.c.version_id, ids, session)),
                 select(d.c.version_id, literal("d").label("kind"), d.c.deployment.label("value"))
-                .where(d.c.version_id.in_(ids), d.c.state.in_(ACTIVE_DEPLOYMENT_STATES)),
+                .where(_id_in(d.c.version_id, ids, session), d.c.state.in_(ACTIVE_DEPLOYMENT_STATES)),
             )
             for version_id, kind, value in sorted((await session.execute(query)).all(), key=lambda r: r[2]):
                 (alias_map if kind == "a" else deployment_map)[version_id].append(value)
