@@ -22,13 +22,15 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlparse
 
 import grpc
 import structlog
 
 from inference import grpc_predict_v2_pb2, grpc_predict_v2_pb2_grpc
+from lathe.kit.artifacts import folder_file_uri, open_uri
 from lathe.kit.auth import TokenAuthenticator
-from lathe.kit.errors import from_rpc_error
+from lathe.kit.errors import LatheError, from_rpc_error
 from lathe.kit.logging import configure_logging
 from lathe.kit.manifest import folder_manifest, manifest_digest
 from lathe.kit.peers import Peers
@@ -57,7 +59,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--version", default=env("LATHE_MODEL_VERSION", ""),
                         help="models/{model}/versions/{n} (or an alias) to fetch from the registry")
     parser.add_argument("--artifact-uri", default=env("LATHE_ARTIFACT_URI", ""),
-                        help="the version's artifact folder (file://…); with --digest, no registry is needed")
+                        help="the version's artifact folder (file://… or s3://…); with --digest, no registry is needed")
     parser.add_argument("--digest", default=env("LATHE_ARTIFACT_DIGEST", ""),
                         help="the registry's manifest digest (sha256:…) the folder must hash to")
     parser.add_argument("--model-name", default=env("LATHE_MODEL_NAME", ""),
@@ -80,20 +82,45 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def copy_and_verify(uri: str, digest: str, destination: Path) -> None:
-    """Copy the artifact folder at ``uri`` and check it hashes to the manifest ``digest``; Refused if not."""
-    try:
-        source = local_path(uri)
-    except ArtifactUnavailable as exc:
-        raise Refused(str(exc)) from None
-    if not source.is_dir():
-        raise Refused(f"the artifact folder {uri} does not exist")
+    """Copy the artifact folder at ``uri`` (``file://`` or ``s3://``) and check it hashes to the manifest
+    ``digest``; Refused if not. Every file under the folder is copied, so one added there is a mismatch too."""
     if destination.exists():
         shutil.rmtree(destination)
-    shutil.copytree(source, destination, symlinks=False)
+    if urlparse(uri).scheme == "s3":
+        _copy_s3_folder(uri, destination)
+    else:
+        try:
+            source = local_path(uri)
+        except ArtifactUnavailable as exc:
+            raise Refused(str(exc)) from None
+        if not source.is_dir():
+            raise Refused(f"the artifact folder {uri} does not exist")
+        shutil.copytree(source, destination, symlinks=False)
     found = manifest_digest(folder_manifest(destination))
     if found.removeprefix("sha256:") != digest.removeprefix("sha256:"):
         raise Refused(f"ARTIFACT_CHECKSUM_MISMATCH: the folder at {uri} hashes to {found}, not the registry's "
                       f"{digest}; it is not served")
+
+
+def _copy_s3_folder(uri: str, destination: Path) -> None:
+    """Every object under the ``s3://`` folder, streamed into ``destination`` (hashed afterwards, as a whole)."""
+    from lathe.kit.s3 import list_folder
+
+    try:
+        listed = list_folder(uri)
+        if not listed:
+            raise Refused(f"the artifact folder {uri} does not exist")
+        destination.mkdir(parents=True)
+        root = destination.resolve()
+        for rel, _ in listed:
+            target = (destination / rel).resolve()
+            if root not in target.parents:
+                raise Refused(f"ARTIFACT_CHECKSUM_MISMATCH: the object {rel!r} under {uri} leaves the folder")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open_uri(folder_file_uri(uri, rel)) as source, open(target, "wb") as sink:
+                shutil.copyfileobj(source, sink, 1 << 20)
+    except LatheError as exc:
+        raise Refused(f"cannot read the artifact folder {uri}: {exc.message}") from None
 
 
 async def fetch_from_registry(settings: DeployerSettings, version: str, digest: str, destination: Path) -> str:

@@ -17,6 +17,7 @@ from lathe.registry.v1 import model_pb2, registry_service_pb2
 from lathe.trainer.v1 import trainer_service_pb2, trainer_service_pb2_grpc, training_event_pb2
 from services.trainer.adapters.evaluations import EVALUATION_TOPIC, record_on_version
 from services.trainer.adapters.records import HISTORY_TOPIC, REGISTRY_TOPIC, Records
+from services.trainer.adapters.remote import KubectlCluster, RemoteWorkers
 from services.trainer.adapters.scheduler import Scheduler, discover_devices
 from services.trainer.adapters.store import JobStore, job_id_of
 from services.trainer.adapters.tables import outbox as outbox_table
@@ -69,7 +70,7 @@ async def build(settings: TrainerSettings) -> GrpcServer:
         cpu_threads=settings.trainer_cpu_threads or os.cpu_count() or 1,
         cancel_grace_seconds=settings.trainer_cancel_grace_seconds,
         flush_interval=settings.trainer_event_flush_seconds,
-        distributed_timeout_seconds=settings.trainer_distributed_timeout_seconds)
+        distributed_timeout_seconds=settings.trainer_distributed_timeout_seconds, remote=_remote(settings, store))
     servicer = TrainerServicer(db, store, scheduler, peers, outbox)
     server = build_server(
         [ServiceBinding(FULL_NAME, trainer_service_pb2_grpc.add_TrainerServiceServicer_to_server, servicer)],
@@ -86,3 +87,17 @@ async def build(settings: TrainerSettings) -> GrpcServer:
     server.outbox = outbox  # type: ignore[attr-defined]
     server.scheduler = scheduler  # type: ignore[attr-defined]
     return server
+
+
+def _remote(settings: TrainerSettings, store: JobStore) -> RemoteWorkers | None:
+    """Where large jobs run as Kubeflow PyTorchJobs, when the trainer is configured for Kubernetes."""
+    if not settings.trainer_kubernetes_namespace:
+        return None
+    return RemoteWorkers(
+        store, KubectlCluster(settings.trainer_kubectl), namespace=settings.trainer_kubernetes_namespace,
+        image=settings.trainer_kubernetes_image,
+        trainer_address=settings.trainer_kubernetes_trainer_address or settings.trainer_address,
+        ranks_per_pod=settings.trainer_kubernetes_ranks_per_pod,
+        min_world_size=settings.trainer_kubernetes_min_world_size,
+        poll_seconds=settings.trainer_kubernetes_poll_seconds,
+        service_account=settings.trainer_kubernetes_service_account)

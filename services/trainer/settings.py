@@ -1,12 +1,15 @@
 """Settings of the trainer service (``LATHE_*`` environment variables)."""
 
-from pydantic import Field
+from __future__ import annotations
+
+from pydantic import Field, model_validator
 
 from lathe.kit.settings import ServiceSettings
 
 
 class TrainerSettings(ServiceSettings):
-    """The shared service settings plus the trainer's devices, worker and event-log tuning."""
+    """The shared service settings plus the trainer's devices, worker and event-log tuning, and where jobs
+    run on Kubernetes (off unless ``trainer_kubernetes_namespace`` is set)."""
 
     trainer_devices: str = Field(
         "auto", description="auto (every CUDA GPU, else the CPU) or a list such as cpu or cuda:0,cuda:1.")
@@ -22,3 +25,28 @@ class TrainerSettings(ServiceSettings):
         0.2, gt=0, description="How often a running job's buffered worker events are written to the log.")
     trainer_outbox_poll_seconds: float = Field(2.0, gt=0, description="Outbox relay poll interval.")
     trainer_outbox_max_backoff_seconds: float = Field(30.0, gt=0, description="Longest outbox retry delay.")
+    trainer_kubernetes_namespace: str = Field(
+        "", description="Run jobs of world_size >= trainer_kubernetes_min_world_size as Kubeflow PyTorchJobs in "
+        "this namespace (submitted with kubectl; rank 0 reports to this trainer over ReportWorkerEvents); empty: "
+        "every job runs on this trainer's own devices.")
+    trainer_kubernetes_image: str = Field(
+        "", description="The image of a PyTorchJob's pods (the trainer's own image); required with a namespace.")
+    trainer_kubernetes_ranks_per_pod: int = Field(
+        1, ge=1, description="Ranks (GPUs, or CPU processes) per pod; a job's world_size must be a multiple of it.")
+    trainer_kubernetes_min_world_size: int = Field(
+        2, ge=1, description="The smallest world_size run on Kubernetes; smaller jobs run on this trainer.")
+    trainer_kubernetes_trainer_address: str = Field(
+        "", description="The address pods reach this trainer at; empty means trainer_address (the Service's DNS "
+        "name in the cluster).")
+    trainer_kubernetes_service_account: str = Field(
+        "trainer", description="The service account of a PyTorchJob's pods (no API token is mounted in them).")
+    trainer_kubernetes_poll_seconds: float = Field(
+        10.0, gt=0, description="How often a PyTorchJob's status is read, to notice pods that ended without the "
+        "worker reporting the job's end.")
+    trainer_kubectl: str = Field("kubectl", description="The kubectl the trainer submits PyTorchJobs with.")
+
+    @model_validator(mode="after")
+    def _kubernetes_needs_an_image(self) -> TrainerSettings:
+        if self.trainer_kubernetes_namespace and not self.trainer_kubernetes_image:
+            raise ValueError("trainer_kubernetes_image is required when trainer_kubernetes_namespace is set")
+        return self

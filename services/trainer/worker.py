@@ -4,7 +4,9 @@ Started by the trainer service with its device pinned (``CUDA_VISIBLE_DEVICES``;
 CPU). It runs one attempt of one job through the shared loop: prepare, build, resume from a checkpoint when
 told to, train with periodic evaluation and checkpoints, stop early or on SIGTERM (cancel), then evaluate on
 the whole validation split and export the model folder. Progress leaves as ``TrainingEvent`` frames on
-file descriptor 1 (stdout is re-pointed at stderr so stray prints cannot corrupt the channel).
+file descriptor 1 (stdout is re-pointed at stderr so stray prints cannot corrupt the channel); in a pod of a
+Kubeflow ``PyTorchJob`` (``LATHE_TRAINER_JOB`` set) they stream to the trainer's ``ReportWorkerEvents`` RPC
+instead, and the trainer asking the worker to stop there (a cancel) stops it as a broken pipe does.
 
 When ``world_size`` > 1 it runs once per rank under ``torchrun`` (see :mod:`services.trainer.distributed`):
 every rank trains its slice of each global batch under DDP, evaluations are sharded and summed over ranks,
@@ -35,10 +37,9 @@ import torch
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from lathe.kit.artifacts import open_store
-from lathe.kit.manifest import folder_manifest, manifest_digest
 from lathe.trainer.v1 import checkpoint_pb2, training_config_pb2, training_event_pb2, training_job_pb2
 from services.trainer import distributed
-from services.trainer.adapters.frames import EventSink
+from services.trainer.adapters.frames import Sink, open_sink
 from services.trainer.domain.config import metric_goal_minimizes
 from services.trainer.recipes.base import Recipe, RecipeContext
 from services.trainer.recipes.registry import RECIPES
@@ -65,7 +66,7 @@ def die_with_parent() -> None:
 class Loop:
     """The loop every iterative recipe shares: steps, logging, evaluation, checkpoints, early stopping."""
 
-    def __init__(self, spec: dict[str, Any], sink: EventSink | None,
+    def __init__(self, spec: dict[str, Any], sink: Sink | None,
                  topology: distributed.Topology | None = None) -> None:
         self.spec = spec
         self.sink = sink
@@ -296,19 +297,21 @@ class Loop:
         os.replace(tmp, path)
 
     def export(self) -> dict[str, Any]:
-        root = Path(self.spec["export_root"])
-        root.mkdir(parents=True, exist_ok=True)
-        target = root / f"{self.job_name.rsplit('/', 1)[-1]}-attempt-{self.spec['attempt']}"
-        staging = Path(tempfile.mkdtemp(dir=root, prefix=".export-"))
-        architecture = self.recipe.export(staging)
-        (staging / "lathe-export.json").write_text(json.dumps({
-            "recipe": self.recipe.name, "training_job": self.job_name, "step": self.state["step"],
-            "architecture": architecture}, indent=2, sort_keys=True, default=str))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-        entries = folder_manifest(target)
-        return {"uri": target.as_uri(), "digest": manifest_digest(entries).removeprefix("sha256:")}
+        """Write the model folder in the work folder, then store it under ``models/<job>-attempt-<n>`` in the
+        artifact store (local or S3); its manifest is computed from this staging copy and every file is
+        checked against it on the way in, so the digest the success event carries is what the store holds."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=self.work_dir, prefix=".export-"))
+        try:
+            architecture = self.recipe.export(staging)
+            (staging / "lathe-export.json").write_text(json.dumps({
+                "recipe": self.recipe.name, "training_job": self.job_name, "step": self.state["step"],
+                "architecture": architecture}, indent=2, sort_keys=True, default=str))
+            name = f"models/{self.job_name.rsplit('/', 1)[-1]}-attempt-{self.spec['attempt']}"
+            folder = self.store.put_folder(staging, name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return {"uri": folder.uri, "digest": folder.digest.removeprefix("sha256:")}
 
 
 def main(argv: list[str]) -> int:
@@ -321,7 +324,8 @@ def main(argv: list[str]) -> int:
         torch.set_num_threads(int(spec["threads"]))
     topology = distributed.topology_from_env()
     if topology.is_writer:
-        sink: EventSink | None = EventSink(channel)
+        # The pipe to the local scheduler, or in a Kubernetes pod a stream to the trainer (see frames.open_sink).
+        sink: Sink | None = open_sink(channel, int(spec["attempt"]))
     else:
         channel.close()
         sink = None

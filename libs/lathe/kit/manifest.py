@@ -31,7 +31,22 @@ def folder_manifest(folder: Path) -> list[FileEntry]:
     return entries
 
 
+def manifest_text(entries: Iterable[FileEntry]) -> bytes:
+    """The sorted ``<sha256> <size> <path>\\n`` lines: what :func:`manifest_digest` hashes, and what an
+    artifact store keeps beside an uploaded folder (so the manifest read back is checked by that digest)."""
+    return "".join(sorted(f"{e.sha256} {e.size_bytes} {e.path}\n" for e in entries)).encode()
+
+
+def parse_manifest_text(data: bytes) -> list[FileEntry]:
+    """The entries of :func:`manifest_text`, sorted by path as :func:`folder_manifest` lists them (the path is
+    last on its line, so it may contain spaces)."""
+    entries = []
+    for line in filter(None, data.decode().split("\n")):
+        sha256, size, path = line.split(" ", 2)
+        entries.append(FileEntry(path, int(size), sha256))
+    return sorted(entries, key=lambda e: e.path)
+
+
 def manifest_digest(entries: Iterable[FileEntry]) -> str:
     """``sha256:<hex>`` over sorted ``<sha256> <size> <path>\\n`` lines (the registry's digest)."""
-    lines = sorted(f"{e.sha256} {e.size_bytes} {e.path}\n" for e in entries)
-    return "sha256:" + hashlib.sha256("".join(lines).encode()).hexdigest()
+    return "sha256:" + hashlib.sha256(manifest_text(entries)).hexdigest()

@@ -11,6 +11,11 @@ identity on EKS, ``AWS_ENDPOINT_URL_S3``) plus three of Lathe's own:
   or ``auto``;
 - ``LATHE_S3_CREATE_BUCKET``: ``true`` creates a missing bucket on first use (a development convenience; in
   production the bucket, its lifecycle and its access policy belong to the operator).
+
+Model folders are stored by name (``put_folder``: ``<prefix>/models/<job>-attempt-<n>/<path>`` plus
+``<folder>.manifest``) and read by URI with :func:`open_object` (what ``lathe.kit.artifacts.open_uri`` calls for
+``s3://``), through one client per process built from the same environment (:func:`shared_client`), so the
+registry and the deployer reach the bucket exactly as the trainer's store does.
 """
 
 from __future__ import annotations
@@ -25,8 +30,19 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlparse
 
-from lathe.kit.artifacts import ArtifactRef, _verify, sha256_file, write_verified
+from lathe.kit.artifacts import (
+    MANIFEST_SUFFIX,
+    ArtifactRef,
+    ChecksumMismatch,
+    FolderRef,
+    _published,
+    _verify,
+    folder_name,
+    sha256_file,
+    write_verified,
+)
 from lathe.kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
+from lathe.kit.manifest import FileEntry, folder_manifest, manifest_text
 
 _CHUNK = 1 << 20
 # Up to this size a file is sent in one PUT with Content-MD5, so the server rejects bytes damaged in transit;
@@ -36,6 +52,12 @@ _KEY_TAIL = re.compile(r"sha256/([0-9a-f]{2})/([0-9a-f]{64})")
 _TRUE = {"1", "true", "yes", "on"}
 # The environment variables of Lathe's own that this backend reads (beside the standard AWS ones).
 ENVIRONMENT = ("LATHE_S3_ENDPOINT_URL", "LATHE_S3_ADDRESSING_STYLE", "LATHE_S3_CREATE_BUCKET")
+# What a client is built from: a change of any of these (a test's own server, rotated static keys) gets a new one.
+_CLIENT_ENVIRONMENT = ("LATHE_S3_ENDPOINT_URL", "LATHE_S3_ADDRESSING_STYLE", "AWS_ACCESS_KEY_ID",
+                       "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION",
+                       "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
+_clients: dict[tuple[str | None, ...], Any] = {}
+_clients_lock = threading.Lock()
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -66,6 +88,58 @@ def client_from_environment() -> Any:
         response_checksum_validation="when_required",
     )
     return boto3.session.Session().client("s3", endpoint_url=endpoint, config=config)
+
+
+def shared_client() -> Any:
+    """The process's client for the current S3 environment (boto3 clients are thread-safe; building one
+    costs tens of milliseconds, too much per file a registry check or a deployment reads)."""
+    key = tuple(os.environ.get(name) for name in _CLIENT_ENVIRONMENT)
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = client_from_environment()
+        return _clients[key]
+
+
+def open_object(uri: str, *, client: Any | None = None) -> BinaryIO:
+    """A streaming reader of the object at ``s3://bucket/key`` (unverified; NotFound when it is missing)."""
+    bucket, key = parse_s3_uri(uri)
+    s3 = client or shared_client()
+    reply = _request("read", uri, lambda: s3.get_object(Bucket=bucket, Key=key))
+    return _Body(uri, reply["Body"])  # type: ignore[return-value]
+
+
+def list_folder(uri: str, *, client: Any | None = None) -> list[tuple[str, int]]:
+    """``(relative path, size)`` of every object under the folder ``s3://bucket/prefix/``, sorted by path."""
+    bucket, prefix = parse_s3_uri(uri)
+    s3 = client or shared_client()
+    start = f"{prefix}/" if prefix else ""
+    found: list[tuple[str, int]] = []
+    pages = _request("list", uri, lambda: list(s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=start)))
+    for page in pages:
+        found.extend((item["Key"][len(start):], int(item["Size"])) for item in page.get("Contents", [])
+                     if not item["Key"].endswith("/"))  # "folder" placeholders some consoles create
+    return sorted(found)
+
+
+class _Body:
+    """A botocore streaming body whose read errors (a connection reset mid-object) become Lathe's."""
+
+    def __init__(self, uri: str, body: Any) -> None:
+        self._uri = uri
+        self._body = body
+
+    def read(self, size: int = -1) -> bytes:
+        return _request("read", self._uri, lambda: self._body.read(None if size < 0 else size))
+
+    def close(self) -> None:
+        self._body.close()
+
+    def __enter__(self) -> _Body:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class S3ArtifactStore:
@@ -131,20 +205,56 @@ class S3ArtifactStore:
 
     def put_file(self, path: Path) -> ArtifactRef:
         size = path.stat().st_size
-        if size <= _SINGLE_PUT_MAX:
-            sha, md5 = _digests(path)
-            if not self._stored_intact(sha, size):
-                with open(path, "rb") as body:
-                    self._call("put", self.uri_for(sha), lambda: self.client.put_object(
-                        Bucket=self.bucket, Key=self._key_of(sha), Body=body, ContentMD5=md5,
-                        ContentType="application/octet-stream", Metadata={"sha256": sha}))
-            return ArtifactRef(self.uri_for(sha), sha, size)
-        sha = sha256_file(path)
+        sha, md5 = _upload_digests(path, size)
         if not self._stored_intact(sha, size):
-            self._call("put", self.uri_for(sha), lambda: self.client.upload_file(
-                str(path), self.bucket, self._key_of(sha),
-                ExtraArgs={"ContentType": "application/octet-stream", "Metadata": {"sha256": sha}}))
+            self._send_file(self._key_of(sha), path, sha, md5)
         return ArtifactRef(self.uri_for(sha), sha, size)
+
+    def put_folder(self, source: Path, name: str) -> FolderRef:
+        key = f"{self.prefix}/{folder_name(name)}" if self.prefix else folder_name(name)
+        files = tuple(folder_manifest(source))
+        folder = FolderRef(f"s3://{self.bucket}/{key}", files)
+        self._ensure_bucket()
+        if _published(folder, self._existing(folder.uri + MANIFEST_SUFFIX)):
+            return folder
+        for entry in files:
+            self._put_entry(f"{key}/{entry.path}", source / entry.path, entry)
+        text = manifest_text(files)  # last: a folder whose manifest exists is complete
+        md5 = base64.b64encode(hashlib.md5(text, usedforsecurity=False).digest()).decode()
+        self._call("put", folder.uri + MANIFEST_SUFFIX, lambda: self.client.put_object(
+            Bucket=self.bucket, Key=key + MANIFEST_SUFFIX, Body=text, ContentMD5=md5, ContentType="text/plain"))
+        return folder
+
+    def _put_entry(self, key: str, path: Path, entry: FileEntry) -> None:
+        """Upload one file of a folder, refusing it if it is no longer the file its manifest entry hashed."""
+        size = path.stat().st_size
+        sha, md5 = _upload_digests(path, size)
+        if (size, sha) != (entry.size_bytes, entry.sha256):
+            raise ChecksumMismatch(f"{path} changed while its folder was being stored (sha256 {sha}, the manifest "
+                                   f"records {entry.sha256})", metadata={"path": entry.path, "uri": path.as_uri()})
+        self._send_file(key, path, sha, md5)
+
+    def _send_file(self, key: str, path: Path, sha: str, md5: str | None) -> None:
+        """PUT ``path`` at ``key``: with Content-MD5 (the server rejects damaged bytes) when ``md5`` is given,
+        else through boto3's multipart transfer; the sha256 goes along as the object's metadata."""
+        uri = f"s3://{self.bucket}/{key}"
+        if md5 is None:
+            self._call("put", uri, lambda: self.client.upload_file(
+                str(path), self.bucket, key,
+                ExtraArgs={"ContentType": "application/octet-stream", "Metadata": {"sha256": sha}}))
+            return
+        with open(path, "rb") as body:
+            self._call("put", uri, lambda: self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentMD5=md5,
+                ContentType="application/octet-stream", Metadata={"sha256": sha}))
+
+    def _existing(self, uri: str) -> bytes | None:
+        """The bytes of a small object of this store, or None when there is none."""
+        try:
+            with open_object(uri, client=self.client) as body:
+                return body.read()
+        except NotFound:
+            return None
 
     def _stored_intact(self, sha: str, size: int) -> bool:
         """Whether the blob is already there as we wrote it (same size, our digest in its metadata).
@@ -207,15 +317,27 @@ class S3ArtifactStore:
 
     def _call(self, action: str, uri: str, fn: Any) -> Any:
         """Run one S3 request, turning botocore's errors into Lathe's (so a service answers with a clear code)."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        return _request(action, uri, fn, where=f"artifact store {self.root}")
 
-        try:
-            return fn()
-        except ClientError as exc:
-            raise _translate(exc, action, uri) from exc
-        except BotoCoreError as exc:  # endpoint unreachable, credentials missing, read timeout …
-            raise Unavailable(f"artifact store {self.root} could not {action} {uri!r}: {exc}",
-                              reason="ARTIFACT_STORE_UNAVAILABLE", metadata={"uri": uri}) from exc
+
+def _request(action: str, uri: str, fn: Any, *, where: str = "the artifact store") -> Any:
+    """Run one S3 request, turning botocore's errors into Lathe's (so a service answers with a clear code)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return fn()
+    except ClientError as exc:
+        raise _translate(exc, action, uri) from exc
+    except BotoCoreError as exc:  # endpoint unreachable, credentials missing, read timeout …
+        raise Unavailable(f"{where} could not {action} {uri!r}: {exc}",
+                          reason="ARTIFACT_STORE_UNAVAILABLE", metadata={"uri": uri}) from exc
+
+
+def _upload_digests(path: Path, size: int) -> tuple[str, str | None]:
+    """(sha256 hex, base64 MD5 for a single PUT) of a file in one pass; no MD5 above the single-PUT size."""
+    if size <= _SINGLE_PUT_MAX:
+        return _digests(path)
+    return sha256_file(path), None
 
 
 def _digests(path: Path) -> tuple[str, str]:

@@ -1,7 +1,9 @@
 """Fetch a version's artifact into the deployer's own folder, verifying every file against the manifest.
 
 The files are copied (not used in place) so that what is loaded is exactly what was verified: a later
-change at the source cannot reach a revision that is already serving.
+change at the source cannot reach a revision that is already serving. A file is read from its URI in the
+registry's download, ``file://`` or ``s3://`` (through lathe.kit's client, configured by the same
+environment as every Lathe artifact store), streamed and hashed while it is written.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+from lathe.kit.artifacts import open_uri
+from lathe.kit.errors import LatheError, NotFound
 
 _CHUNK = 1 << 20
 
@@ -24,23 +29,25 @@ class Mismatch:
 
 
 class ArtifactUnavailable(Exception):
-    """A file could not be read (missing store, unsupported URI scheme)."""
+    """A file could not be read (unreachable store, refused credentials, unsupported URI scheme)."""
 
 
 def local_path(uri: str) -> Path:
+    """The local path of a ``file://`` URI (or a bare path); ArtifactUnavailable for any other scheme."""
     parsed = urlparse(uri)
     if parsed.scheme == "file":
         return Path(unquote(parsed.path))
     if parsed.scheme == "":
         return Path(uri)
-    raise ArtifactUnavailable(f"cannot read {uri!r}: only file:// artifact stores are configured here")
+    raise ArtifactUnavailable(f"cannot read {uri!r} as a local folder")
 
 
 def fetch_and_verify(files: list[tuple[str, str, int, str]], destination: Path) -> list[Mismatch]:
     """Copy ``(path, uri, size, sha256)`` files into ``destination`` while hashing them.
 
     Returns every mismatch (missing file, wrong size, wrong sha256); an empty list means the folder is
-    exactly the registered artifact. Paths that would escape ``destination`` count as mismatches.
+    exactly the registered artifact. Paths that would escape ``destination`` count as mismatches. A store
+    that cannot be read at all raises ArtifactUnavailable.
     """
     if destination.exists():
         shutil.rmtree(destination)
@@ -52,22 +59,30 @@ def fetch_and_verify(files: list[tuple[str, str, int, str]], destination: Path) 
         if root not in target.parents:
             mismatches.append(Mismatch(rel, "the path leaves the artifact folder"))
             continue
-        source = local_path(uri)
-        if not source.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            copied, digest = _copy(uri, target)
+        except NotFound:
             mismatches.append(Mismatch(rel, "missing"))
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        digest, copied = hashlib.sha256(), 0
-        with open(source, "rb") as src, open(target, "wb") as dst:
-            for chunk in iter(lambda: src.read(_CHUNK), b""):
-                digest.update(chunk)
-                dst.write(chunk)
-                copied += len(chunk)
+        except LatheError as exc:
+            raise ArtifactUnavailable(f"cannot read {uri!r}: {exc.message}") from None
         if copied != size:
             mismatches.append(Mismatch(rel, f"size {copied} bytes, the registry recorded {size}"))
-        elif digest.hexdigest() != sha256:
-            mismatches.append(Mismatch(rel, f"sha256 {digest.hexdigest()}, the registry recorded {sha256}"))
+        elif digest != sha256:
+            mismatches.append(Mismatch(rel, f"sha256 {digest}, the registry recorded {sha256}"))
     return mismatches
+
+
+def _copy(uri: str, target: Path) -> tuple[int, str]:
+    """Stream the file at ``uri`` into ``target``; returns (bytes copied, sha256 hex)."""
+    digest, copied = hashlib.sha256(), 0
+    with open_uri(uri) as src, open(target, "wb") as dst:
+        for chunk in iter(lambda: src.read(_CHUNK), b""):
+            digest.update(chunk)
+            dst.write(chunk)
+            copied += len(chunk)
+    return copied, digest.hexdigest()
 
 
 MANIFEST_FILE = "verified-manifest.json"

@@ -1,31 +1,36 @@
 """A training job larger than one pod, rendered as a Kubeflow ``PyTorchJob`` (``kubeflow.org/v1``).
 
 On one machine the scheduler runs a ``world_size`` N job through ``torchrun --standalone`` (see
-:mod:`services.trainer.adapters.scheduler`). When N exceeds the GPUs of one trainer pod, the same worker
-runs as a Kubeflow training-operator ``PyTorchJob``: one ``Master`` replica and ``pods - 1`` ``Worker``
-replicas, every pod running the same entry point as locally, PyTorch's launcher
+:mod:`services.trainer.adapters.scheduler`). When the trainer is configured for Kubernetes, a job large
+enough runs as a Kubeflow training-operator ``PyTorchJob`` instead: one ``Master`` replica and ``pods - 1``
+``Worker`` replicas, every pod running the same entry point as locally, PyTorch's launcher
 (``python -m services.trainer.launch --nproc-per-node=<GPUs per pod> … -m services.trainer.worker spec``).
 The training operator injects ``PET_NNODES``, ``PET_NODE_RANK``, ``PET_MASTER_ADDR`` and ``PET_MASTER_PORT``
 into each pod, and torchrun reads its rendezvous arguments from those variables, so the rendered command
-names only what Lathe decides (ranks per pod, no torchrun restarts: the job's ``max_restarts`` becomes the
-PyTorchJob's ``runPolicy.backoffLimit``). The worker's spec (the job, its resolved configuration, the
-artifact root) travels in a ConfigMap rendered next to the PyTorchJob and mounted read-only.
+names only what Lathe decides (ranks per pod, no torchrun restarts). The worker's spec (the job, its
+resolved configuration, the artifact root) travels in a ConfigMap rendered next to the PyTorchJob and
+mounted read-only. Restarts are the trainer's, as for a local worker: ``runPolicy.backoffLimit`` is 0, and
+the trainer submits each restart as a new attempt (a new ``…-a<attempt>`` PyTorchJob) resuming from the
+job's last checkpoint, so ``max_restarts`` is counted once, in the job.
 
-How progress is meant to reach the trainer's event log (the design; its in-pod half is not built yet):
-rank 0 of the Master pod is the only writer, as locally. Its ``EventSink`` writes the same length-prefixed
-``TrainingEvent`` frames the scheduler reads from a local worker's pipe; in a pod the sink's channel is a
-stream to the trainer Service named by ``LATHE_TRAINER_ADDRESS`` (authenticated with the service token from
-the ``lathe-secrets`` Secret, for the job in ``LATHE_TRAINER_JOB``, both rendered below), and the trainer
-appends the frames to the job's log through the same ``JobStore.append`` path as a local worker's, so
-watchers, the registry outbox and history see a Kubernetes job exactly like a local one. Checkpoints and
-the exported model go to the shared S3-compatible artifact store (``artifact_root`` must then be an
-``s3://`` URI), where any trainer pod can resume or register them.
+How progress reaches the trainer's event log: rank 0 of the Master pod is the only writer, as locally. In a
+pod its ``EventSink`` is :class:`services.trainer.adapters.frames.RemoteEventSink`, a stream to the trainer
+Service named by ``LATHE_TRAINER_ADDRESS`` (the ``ReportWorkerEvents`` RPC, authenticated with the service
+token from the ``lathe-secrets`` Secret, for the job in ``LATHE_TRAINER_JOB``, both rendered below). The
+trainer appends the events through the same ``JobStore.append`` path as a local worker's frames
+(:mod:`services.trainer.adapters.remote`), so watchers, the registry outbox and history see a Kubernetes job
+exactly like a local one; the events are numbered per attempt, and a worker that reconnects resends what was
+not acknowledged without duplicating anything. Checkpoints and the exported model go to the shared
+S3-compatible artifact store (``artifact_root`` must then be an ``s3://`` URI), where any trainer pod can
+resume or register them.
 
-Not built or exercised here (no cluster in this environment): submitting the rendered objects through the
-Kubernetes API (``CustomObjectsApi.create_namespaced_custom_object`` for the PyTorchJob,
-``create_namespaced_config_map`` for the spec) and watching the PyTorchJob's status, the trainer endpoint
-that receives rank 0's frames from a pod, and staging the snapshot's split files in the shared store for the
-pods. This module renders the objects; its test asserts their invariants.
+Built and tested on one machine (tests/trainer/integration/test_kubernetes_jobs.py): rendering, submission
+through ``kubectl`` (against a stand-in ``kubectl``), following the PyTorchJob's status conditions, and the
+pod's command run as a local process with the rendered environment, streaming to a real trainer. Not
+exercised (no cluster here): a real API server and training operator (the RBAC in
+deploy/k8s/components/kubeflow-training, the operator's condition names as documented, the PET_* rendezvous
+across pods); and not built: staging the snapshot's split files where pods can read them (the spec names
+the trainer's local data and work folders, which only a pod sharing the trainer's volume sees).
 """
 
 from __future__ import annotations
@@ -128,8 +133,9 @@ def render_pytorch_job(job: training_job_pb2.TrainingJob, spec: dict[str, Any], 
         "metadata": {"name": name, "namespace": namespace, "labels": labels},
         "spec": {
             "nprocPerNode": str(ranks_per_pod),
-            # A failed pod fails the whole attempt (all ranks); the job's restart budget is the back-off limit.
-            "runPolicy": {"backoffLimit": job.scheduling.max_restarts, "cleanPodPolicy": "Running",
+            # A failed pod fails the whole attempt (all ranks); the trainer restarts it as a new attempt from the
+            # last checkpoint within the job's max_restarts, so the operator does not restart pods itself.
+            "runPolicy": {"backoffLimit": 0, "cleanPodPolicy": "Running",
                           "ttlSecondsAfterFinished": 3600},
             "pytorchReplicaSpecs": replicas,
         },

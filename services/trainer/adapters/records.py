@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-from pathlib import Path
-from urllib.parse import urlparse
+from typing import Any
 
 from google.protobuf import struct_pb2
 from google.protobuf.json_format import MessageToDict
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lathe.history.v1 import history_service_pb2, session_pb2
-from lathe.kit.manifest import folder_manifest, manifest_digest
+from lathe.kit.artifacts import FolderRef, read_folder, read_folder_file
 from lathe.kit.outbox import Outbox
 from lathe.registry.v1 import model_version_pb2, registry_service_pb2
 from lathe.trainer.v1 import training_event_pb2, training_job_pb2
@@ -23,6 +23,7 @@ from services.trainer.domain.config import RECIPE_IDS
 
 REGISTRY_TOPIC = "registry.model_version"
 HISTORY_TOPIC = "history.session"
+EXPORT_FILE = "lathe-export.json"
 Event = training_event_pb2.TrainingEvent
 TrainingJob = training_job_pb2.TrainingJob
 State = TrainingJob.State
@@ -48,18 +49,29 @@ def hyperparameters(job: TrainingJob) -> dict[str, object]:
     return dict(list(flat.items())[:256])
 
 
-def version_request(job: TrainingJob, snapshot_digest: str = "") -> registry_service_pb2.CreateModelVersionRequest:
-    """The registry version of a succeeded job (its exported folder hashed into a manifest)."""
-    folder = Path(urlparse(job.artifact_uri).path)
-    entries = folder_manifest(folder)
-    export = json.loads((folder / "lathe-export.json").read_text()) if (folder / "lathe-export.json").exists() else {}
+def read_export(job: TrainingJob) -> tuple[FolderRef, dict[str, Any]]:
+    """The stored folder of a succeeded job and its ``lathe-export.json`` (blocking I/O: run it in a thread).
+
+    Both are read back from the artifact store (local or S3) by the job's artifact URI, the manifest checked
+    against the digest of the worker's success event and the export file against the manifest, so registering
+    needs no local copy of the folder.
+    """
+    folder = read_folder(job.artifact_uri, job.artifact_sha256)
+    if not any(e.path == EXPORT_FILE for e in folder.files):
+        return folder, {}
+    return folder, json.loads(read_folder_file(folder, EXPORT_FILE))
+
+
+def version_request(job: TrainingJob, folder: FolderRef, export: dict[str, Any],
+                    snapshot_digest: str = "") -> registry_service_pb2.CreateModelVersionRequest:
+    """The registry version of a succeeded job, from its stored folder's manifest and export description."""
     architecture = export.get("architecture", {})
     version = model_version_pb2.ModelVersion(
         description=job.display_name or f"trained by {job.name}", creator=job.owner,
         artifact_uri=job.artifact_uri, recipe=RECIPE_IDS[job.recipe],
         manifest=model_version_pb2.Manifest(
             files=[model_version_pb2.ManifestFile(path=e.path, size_bytes=e.size_bytes, sha256=e.sha256)
-                   for e in entries], digest=manifest_digest(entries)),
+                   for e in folder.files], digest=folder.digest),
         lineage=model_version_pb2.Lineage(snapshot=job.snapshot, snapshot_digest=snapshot_digest,
                                           training_job=job.name, parent_version=job.parent_model_version))
     version.architecture.family = architecture.get("family", "")
@@ -125,7 +137,8 @@ class Records:
         """Side effect of an append: enqueue the version on success, the session once the outcome is known."""
         kinds = {e.WhichOneof("payload") for e in events}
         if "job_succeeded" in kinds and not job.model_version:
-            request = version_request(job)
+            folder, export = await asyncio.to_thread(read_export, job)
+            request = version_request(job, folder, export)
             await self._enqueue_once(session, REGISTRY_TOPIC, f"version:{job.name}", request.SerializeToString())
         if kinds & {"job_failed", "job_cancelled"} or "model_version_registered" in kinds:
             await self._enqueue_once(session, HISTORY_TOPIC, session_uuid(job.name),

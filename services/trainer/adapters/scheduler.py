@@ -14,6 +14,13 @@ scheduler supervises the launcher like a one-process worker: rank 0's event fram
 inherited stdout, a rank that dies makes the launcher stop the others and exit non-zero, and the job is
 restarted from its last checkpoint or failed per ``max_restarts``. The ranks' process group has a timeout
 (``trainer_distributed_timeout_seconds``), so a rank left waiting on a dead peer raises instead of hanging.
+
+When the trainer is configured for Kubernetes (:mod:`services.trainer.adapters.remote`), a job large enough
+runs as a Kubeflow ``PyTorchJob`` instead, on no device of the trainer's: the same spec is submitted with the
+attempt, rank 0 streams its events back over ``ReportWorkerEvents``, and an attempt whose pods end without a
+terminal event is restarted from the last checkpoint (a new attempt, a new ``PyTorchJob``) or failed per
+``max_restarts``, as a local worker that exits. A job left RUNNING on Kubernetes when the service stopped is
+adopted at the next start (its pods kept running), not relaunched.
 """
 
 from __future__ import annotations
@@ -32,17 +39,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import structlog
 from google.rpc import code_pb2, status_pb2
 
 from lathe.corpus.v1 import corpus_service_pb2, snapshot_pb2
+from lathe.kit.artifacts import ChecksumMismatch, FolderRef, fetch_folder
+from lathe.kit.errors import DataLoss, FailedPrecondition, NotFound
+from lathe.kit.manifest import FileEntry
 from lathe.kit.peers import Peers
-from lathe.registry.v1 import registry_service_pb2
+from lathe.registry.v1 import model_version_pb2, registry_service_pb2
 from lathe.trainer.v1 import training_config_pb2 as cfg
 from lathe.trainer.v1 import training_event_pb2, training_job_pb2
-from services.trainer.adapters.frames import HEADER, MAX_FRAME
+from services.trainer.adapters.frames import HEADER, JOB_ENV, MAX_FRAME
+from services.trainer.adapters.remote import RemoteRun, RemoteWorkers
 from services.trainer.adapters.store import JobStore
 from services.trainer.domain.config import total_steps
 from services.trainer.recipes import qa_data
@@ -104,7 +115,7 @@ class Scheduler:
 
     def __init__(self, store: JobStore, peers: Peers, *, devices: list[Device], home: Path, artifact_root: str,
                  cpu_threads: int, cancel_grace_seconds: float, flush_interval: float,
-                 distributed_timeout_seconds: float = 300.0) -> None:
+                 distributed_timeout_seconds: float = 300.0, remote: RemoteWorkers | None = None) -> None:
         self.store = store
         self.peers = peers
         self.devices = devices
@@ -114,6 +125,8 @@ class Scheduler:
         self.distributed_timeout = distributed_timeout_seconds
         self.cancel_grace = cancel_grace_seconds
         self.flush_interval = flush_interval
+        # The attempts run as PyTorchJobs; None when the trainer is not configured for Kubernetes.
+        self.remote = remote
         self.workers: dict[str, Worker] = {}
         self.busy: dict[str, str] = {}
         self._wake = asyncio.Event()
@@ -138,6 +151,10 @@ class Scheduler:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self.remote is not None:
+            for task in self.remote.stop():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         for worker in list(self.workers.values()):
             with contextlib.suppress(ProcessLookupError):
                 worker.process.kill()
@@ -186,10 +203,18 @@ class Scheduler:
         cpus = [d for d in free if d.kind == cfg.DEVICE_KIND_CPU]
         return cpus[:1] or None
 
+    def runs_remotely(self, job: training_job_pb2.TrainingJob) -> bool:
+        """Whether ``job`` runs as a Kubernetes PyTorchJob rather than on this trainer's devices."""
+        return self.remote is not None and self.remote.takes(job)
+
     async def _schedule(self) -> None:
         while self._recover:
             job_id = self._recover[0]
-            job, _, _ = await self.store.get(job_id)
+            job, _, attempt = await self.store.get(job_id)
+            if self.remote is not None and self.remote.takes(job):
+                self._recover.pop(0)  # its pods kept running: follow them again, do not relaunch
+                self._follow_remote(self.remote.adopt(job_id, attempt))
+                continue
             devices = self._free_devices(job)
             if devices is None:
                 return
@@ -199,7 +224,7 @@ class Scheduler:
             if self._stopping:
                 return
             job, _, _ = await self.store.get(job_id)
-            devices = self._free_devices(job)
+            devices = [] if self.runs_remotely(job) else self._free_devices(job)
             if devices is None:
                 continue
             await self._launch(job_id, devices)
@@ -207,11 +232,13 @@ class Scheduler:
     # ------------------------------------------------------------------ launching
 
     async def _launch(self, job_id: str, devices: list[Device], *, reason: int | None = None, exit_code: int = 0,
-                      last_step: int = 0) -> None:
+                      last_step: int = 0, cause: str = "") -> None:
+        """Start the job's next attempt on ``devices`` (none: as a PyTorchJob); fail the job if that fails."""
         for device in devices:
             self.busy[device.name] = job_id
         try:
-            await self._launch_on(job_id, devices, reason=reason, exit_code=exit_code, last_step=last_step)
+            await self._launch_on(job_id, devices, reason=reason, exit_code=exit_code, last_step=last_step,
+                                  cause=cause)
         except Exception as exc:
             self._release(job_id, devices)
             _log.exception("worker_launch_failed", job=job_id)
@@ -224,16 +251,20 @@ class Scheduler:
                 self.busy.pop(device.name, None)
 
     async def _launch_on(self, job_id: str, devices: list[Device], *, reason: int | None, exit_code: int,
-                         last_step: int) -> None:
+                         last_step: int, cause: str = "") -> None:
         job, _, attempt = await self.store.get(job_id)
         if job.state not in (State.STATE_QUEUED, State.STATE_RUNNING):
             self._release(job_id, devices)
             return
-        device = devices[0]
+        remote = self.remote if self.runs_remotely(job) else None
+        # A PyTorchJob's ranks run on the pods' devices of the job's kind, ``ranks_per_pod`` to a pod.
+        device = devices[0] if remote is None else \
+            Device("cuda", cfg.DEVICE_KIND_CUDA) if remote.on_gpus(job) else Device("cpu", cfg.DEVICE_KIND_CPU)
         world = max(job.scheduling.world_size, 1)
         # One name per rank (the CPU device hosts every rank of a CPU job).
-        rank_devices = [d.name for d in devices] if device.kind == cfg.DEVICE_KIND_CUDA else [device.name] * world
-        threads = max(1, self.cpu_threads // world)
+        rank_devices = [d.name for d in devices] if devices and device.kind == cfg.DEVICE_KIND_CUDA \
+            else [device.name] * world
+        threads = max(1, self.cpu_threads // (world if remote is None else remote.ranks_per_pod))
         data_dir = await self._prepare_data(job)
         resume = await self.store.last_checkpoint(job_id)
         parent_folder = await self._parent_folder(job) if job.parent_model_version else None
@@ -248,12 +279,16 @@ class Scheduler:
                 "device_name": device.name, "devices": rank_devices, "world_size": world, "threads": threads,
                 "distributed_timeout_seconds": self.distributed_timeout, "data_dir": str(data_dir),
                 "artifact_root": self.artifact_root, "work_dir": str(work_dir),
-                "export_root": str(Path(urlparse(self.artifact_root).path or self.artifact_root) / "models"),
                 "resume": resume, "parent_folder": str(parent_folder) if parent_folder else None,
                 "total_steps": steps}
         spec_path = work_dir / f"attempt-{attempt}.json"
         spec_path.write_text(json.dumps(spec))
+        if remote is not None:
+            await self._submit_remote(job, spec, attempt, reason=reason, exit_code=exit_code, last_step=last_step,
+                                      cause=cause, resume=resume, rank_devices=rank_devices, steps=steps)
+            return
         env = dict(os.environ)
+        env.pop(JOB_ENV, None)  # a worker started here reports on its pipe, never to a trainer address
         if device.kind == cfg.DEVICE_KIND_CUDA:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(d.index) for d in devices)
         else:
@@ -268,23 +303,69 @@ class Scheduler:
         worker = Worker(job_id, devices, attempt, process, last_step=resume["step"] if resume else 0,
                         world_size=world)
         self.workers[job_id] = worker
-        events: list[Event] = []
-        if reason is not None:
-            remaining = job.scheduling.max_restarts - job.restart_count
-            if reason != Event.WorkerRestarted.REASON_SERVICE_RESTARTED:
-                remaining -= 1
-            cause = status_pb2.Status(code=code_pb2.ABORTED, message=_exit_text(exit_code))
-            events.append(Event(worker_restarted=Event.WorkerRestarted(
-                reason=reason, cause=cause, exit_code=exit_code, last_step=last_step or job.step,
-                resume_from_step=resume["step"] if resume else 0, restarts_remaining=max(remaining, 0))))
-        events.append(Event(job_started=Event.JobStarted(
-            devices=rank_devices, worker_pid=process.pid, host=socket.gethostname(), world_size=world,
-            resumed_from_step=resume["step"] if resume else 0,
-            resumed_from_checkpoint=resume["name"] if resume else "", total_steps=steps)))
+        events = _start_events(job, reason=reason, exit_code=exit_code, last_step=last_step, cause=cause,
+                               resume=resume, rank_devices=rank_devices, steps=steps, pid=process.pid,
+                               host=socket.gethostname())
         await self.store.append(job_id, events, attempt=attempt)
         worker.task = asyncio.create_task(self._supervise(worker, stderr_path), name=f"worker-{job_id}")
         _log.info("worker_started", job=job_id, devices=rank_devices, pid=process.pid, attempt=attempt,
                   world_size=world)
+
+    async def _submit_remote(self, job: training_job_pb2.TrainingJob, spec: dict[str, Any], attempt: int, *,
+                             reason: int | None, exit_code: int, last_step: int, cause: str,
+                             resume: dict[str, Any] | None, rank_devices: list[str], steps: int) -> None:
+        """Submit the attempt as a PyTorchJob and log it as started; its worker reports over ReportWorkerEvents."""
+        assert self.remote is not None
+        job_id = job.name.split("/", 1)[1]
+        run = self.remote.adopt(job_id, attempt, acknowledged=0)
+        try:
+            # Held until the attempt is logged as started, so the worker's first events are stamped with it.
+            async with run.lock:
+                await self.remote.submit(job, spec, run)
+                await self.store.append(job_id, _start_events(
+                    job, reason=reason, exit_code=exit_code, last_step=last_step, cause=cause, resume=resume,
+                    rank_devices=rank_devices, steps=steps, pid=0, host=run.name), attempt=attempt)
+        except BaseException:
+            self.remote.forget(run)
+            raise
+        self._follow_remote(run)
+        _log.info("pytorchjob_submitted", job=job_id, name=run.name, namespace=self.remote.namespace,
+                  attempt=attempt, world_size=len(rank_devices))
+
+    def _follow_remote(self, run: RemoteRun) -> None:
+        run.task = asyncio.create_task(self._supervise_remote(run), name=f"pytorchjob-{run.job_id}")
+
+    async def _supervise_remote(self, run: RemoteRun) -> None:
+        """Follow a PyTorchJob attempt to its end; when its pods ended without a terminal event, cancel, restart
+        (a new attempt from the last checkpoint) or fail the job, as :meth:`_supervise` does for a local worker."""
+        remote = self.remote
+        assert remote is not None
+        try:
+            ended = await remote.follow(run)
+            if self._stopping:
+                return
+            if ended is None:
+                await remote.finish(run)
+                return
+            await remote.release(run)
+            job, _, _ = await self.store.get(run.job_id)
+            if job.state in (State.STATE_SUCCEEDED, State.STATE_FAILED, State.STATE_CANCELLED):
+                return
+            what = f"the PyTorchJob {remote.namespace}/{run.name} {ended.phase}: {ended.message}"
+            if run.cancel_requested or job.state == State.STATE_CANCELLING:
+                await self.store.append(run.job_id, [Event(job_cancelled=Event.JobCancelled(step=job.step))])
+            elif job.restart_count < job.scheduling.max_restarts:
+                _log.warning("pytorchjob_ended_restarting", job=run.job_id, name=run.name, status=ended.phase)
+                await self._launch(run.job_id, [], reason=Event.WorkerRestarted.REASON_WORKER_CRASHED,
+                                   last_step=job.step, cause=what)
+            else:
+                reason = "RESTARTS_EXHAUSTED" if job.scheduling.max_restarts else "WORKER_CRASHED"
+                detail = f" (the worker's last error: {run.last_error})" if run.last_error else ""
+                await self._fail(run.job_id, reason, what + detail, job.step)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _log.exception("pytorchjob_supervision_failed", job=run.job_id, name=run.name)
 
     async def prepare_snapshot(self, snapshot: str) -> Path:
         """The folder of ``snapshot``'s data (text splits, Q-A clusters, embeddings), fetched once."""
@@ -297,6 +378,23 @@ class Scheduler:
     async def parent_folder(self, job: training_job_pb2.TrainingJob) -> Path:
         """The model folder of the job's parent version."""
         return await self._parent_folder(job)
+
+    async def version_folder(self, version: model_version_pb2.ModelVersion) -> Path:
+        """A local folder holding a registered version's files: its own folder when ``file://``; for ``s3://``
+        a copy in the trainer's cache (``<home>/trainer/versions/<manifest digest>``), fetched once and checked
+        file by file against the version's manifest (DATA_LOSS naming the file when one differs)."""
+        parsed = urlparse(version.artifact_uri)
+        if parsed.scheme != "s3":
+            return Path(unquote(parsed.path))
+        folder = FolderRef(version.artifact_uri, tuple(
+            FileEntry(f.path, f.size_bytes, f.sha256) for f in version.manifest.files))
+        if folder.digest != version.manifest.digest:
+            raise DataLoss(f"the manifest of {version.name} does not hash to its digest {version.manifest.digest}",
+                           reason="ARTIFACT_CHECKSUM_MISMATCH")
+        target = self.home / "trainer" / "versions" / folder.digest.removeprefix("sha256:")
+        if not target.is_dir():
+            await asyncio.to_thread(_fetch_version, version.name, folder, target)
+        return target
 
     async def _prepare_data(self, job: training_job_pb2.TrainingJob) -> Path:
         """The snapshot's splits as text files (and its Q-A clusters with their embeddings, for the Q-A
@@ -334,7 +432,7 @@ class Scheduler:
     async def _parent_folder(self, job: training_job_pb2.TrainingJob) -> Path:
         version = await self.peers.registry().GetModelVersion(
             registry_service_pb2.GetModelVersionRequest(name=job.parent_model_version))
-        return Path(urlparse(version.artifact_uri).path)
+        return await self.version_folder(version)
 
     # ------------------------------------------------------------------ supervising
 
@@ -422,7 +520,7 @@ class Scheduler:
         """Ask the job's worker to stop (SIGTERM), and kill it after the grace period; False if none runs."""
         worker = self.workers.get(job_id)
         if worker is None:
-            return False
+            return self._cancel_remote(job_id)
         worker.cancel_requested = True
         with contextlib.suppress(ProcessLookupError):
             worker.process.send_signal(signal.SIGTERM)
@@ -435,6 +533,58 @@ class Scheduler:
 
         asyncio.get_running_loop().create_task(kill_later())
         return True
+
+    def _cancel_remote(self, job_id: str) -> bool:
+        """Tell the job's PyTorchJob worker to stop (through its event stream) and delete its pods after the grace
+        period; False if the job does not run on Kubernetes here."""
+        run = self.remote.cancel(job_id) if self.remote is not None else None
+        if run is None:
+            return False
+
+        async def kill_later() -> None:
+            await asyncio.sleep(self.cancel_grace)
+            if self.remote is not None and self.remote.current(run):
+                await self.remote.kill(run)
+
+        asyncio.get_running_loop().create_task(kill_later())
+        return True
+
+
+def _fetch_version(name: str, folder: FolderRef, target: Path) -> None:
+    """Fetch a version's folder into the cache at ``target`` (blocking); the first complete copy wins."""
+    staging = target.with_name(f".{target.name}-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        fetch_folder(folder, staging)
+    except ChecksumMismatch as exc:
+        raise DataLoss(f"the artifact of {name} does not match its manifest: {exc.message}",
+                       reason="ARTIFACT_CHECKSUM_MISMATCH", metadata=exc.metadata) from None
+    except NotFound as exc:
+        raise FailedPrecondition(f"the artifact of {name} is incomplete: {exc.message}",
+                                 reason="ARTIFACT_UNAVAILABLE", metadata=exc.metadata) from None
+    try:
+        os.replace(staging, target)
+    except OSError:  # another request cached the same folder meanwhile
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _start_events(job: training_job_pb2.TrainingJob, *, reason: int | None, exit_code: int, last_step: int, cause: str,
+                  resume: dict[str, Any] | None, rank_devices: list[str], steps: int, pid: int,
+                  host: str) -> list[Event]:
+    """The events of an attempt's launch: ``worker_restarted`` when it is a restart, then ``job_started``."""
+    events: list[Event] = []
+    if reason is not None:
+        remaining = job.scheduling.max_restarts - job.restart_count
+        if reason != Event.WorkerRestarted.REASON_SERVICE_RESTARTED:
+            remaining -= 1
+        status = status_pb2.Status(code=code_pb2.ABORTED, message=cause or _exit_text(exit_code))
+        events.append(Event(worker_restarted=Event.WorkerRestarted(
+            reason=reason, cause=status, exit_code=exit_code, last_step=last_step or job.step,
+            resume_from_step=resume["step"] if resume else 0, restarts_remaining=max(remaining, 0))))
+    events.append(Event(job_started=Event.JobStarted(
+        devices=rank_devices, worker_pid=pid, host=host, world_size=max(job.scheduling.world_size, 1),
+        resumed_from_step=resume["step"] if resume else 0,
+        resumed_from_checkpoint=resume["name"] if resume else "", total_steps=steps)))
+    return events
 
 
 def worker_command(world_size: int, spec_path: Path) -> list[str]:

@@ -12,16 +12,14 @@ import random
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from lathe.corpus.v1 import corpus_service_pb2, snapshot_pb2
 from lathe.kit.artifacts import open_store
-from lathe.kit.auth import ROLE_READER, ROLE_WRITER, current_principal
+from lathe.kit.auth import ROLE_READER, ROLE_SERVICE, ROLE_WRITER, current_principal
 from lathe.kit.db import Database
 from lathe.kit.errors import (
     DataLoss,
@@ -446,7 +444,7 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
         if recipe == training_config_pb2.RECIPE_PROJECTION_HEADS and embedding_model not in snapshot.embedding_models:
             raise InvalidArgument.for_field("snapshot", f"{snapshot.name} holds no embeddings by {embedding_model}",
                                             reason="SNAPSHOT_NOT_EMBEDDED")
-        folder = Path(urlparse(version.artifact_uri).path)
+        folder = await self._scheduler.version_folder(version)
         if not await asyncio.to_thread(folder.is_dir):
             raise FailedPrecondition(f"the artifact of {version.name} is not on this trainer ({version.artifact_uri})",
                                      reason="ARTIFACT_UNREACHABLE")
@@ -588,6 +586,24 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
                     resume_token=self._resume_token(job_id, position))
 
 
+    async def ReportWorkerEvents(self, request_iterator: AsyncIterator[pb.ReportWorkerEventsRequest],
+                                 context: grpc.aio.ServicerContext) -> AsyncIterator[pb.ReportWorkerEventsResponse]:
+        """A PyTorchJob worker's events, appended to its job's log (:mod:`services.trainer.adapters.remote`)."""
+        current_principal().require_role(ROLE_SERVICE)
+        first = await anext(request_iterator, None)
+        if first is None:
+            return
+        if not first.name.startswith("trainingJobs/") or not config_rules.JOB_ID.match(first.name.split("/", 1)[1]):
+            raise InvalidArgument.for_field("name", "must be a training job name, trainingJobs/{training_job}")
+        job_id = job_id_of(first.name)
+        await self._store.get(job_id)
+        remote = self._scheduler.remote
+        if remote is None:
+            raise FailedPrecondition(f"{first.name} is not running on Kubernetes: this trainer runs no job there",
+                                     reason="NOT_A_REMOTE_JOB", metadata={"name": first.name})
+        async for response in remote.receive(job_id, first, request_iterator):
+            yield response
+
     # ------------------------------------------------------------------ sampling
 
     async def GenerateSamples(self, request: pb.GenerateSamplesRequest,
@@ -638,8 +654,6 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
 
     async def _sample_version(self, name: str, params: Any) -> pb.GenerateSamplesResponse:
         import json
-        from pathlib import Path as _Path
-        from urllib.parse import urlparse as _urlparse
 
         from services.trainer.adapters import sampling
 
@@ -658,7 +672,7 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
         if version.recipe != "causal-lm":
             raise FailedPrecondition(f"{name} was produced by {version.recipe!r}; only causal-lm versions "
                                      "generate text", reason="NOT_A_CAUSAL_LM", metadata={"field": "model_version"})
-        folder = _Path(_urlparse(version.artifact_uri).path)
+        folder = await self._scheduler.version_folder(version)
         model, tokenizer = await asyncio.to_thread(sampling.load_version, folder, version.manifest.digest)
         step = 0
         with contextlib.suppress(OSError, ValueError, KeyError):

@@ -105,7 +105,7 @@ async def test_invalid_versions_are_refused_naming_the_field_and_nothing_is_stor
     uri, manifest = write_artifact(tmp_path / "x", {"w.bin": b"w"})
     cases = [
         (MV(artifact_uri=uri, manifest=manifest), "model_version.recipe"),
-        (MV(artifact_uri="s3://bucket/x", manifest=manifest, recipe="r"), "model_version.artifact_uri"),
+        (MV(artifact_uri="gs://bucket/x", manifest=manifest, recipe="r"), "model_version.artifact_uri"),
         (MV(artifact_uri=uri, recipe="r"), "model_version.manifest.files"),
         (MV(artifact_uri=uri, recipe="r", manifest=model_version_pb2.Manifest(
             files=[model_version_pb2.ManifestFile(path="../etc/passwd", size_bytes=1, sha256="a" * 64)])),

@@ -37,7 +37,8 @@ def test_gpu_job_over_four_pods_is_one_master_and_three_workers_running_the_same
     assert replicas["Master"]["replicas"] == 1 and replicas["Worker"]["replicas"] == 3
     # Pods x ranks per pod is the job's world size.
     assert int(spec["nprocPerNode"]) * (1 + replicas["Worker"]["replicas"]) == 16
-    assert spec["runPolicy"]["backoffLimit"] == 2  # the job's max_restarts, counted once
+    # The job's max_restarts (2) is counted once, by the trainer: each restart is a new attempt, a new PyTorchJob.
+    assert spec["runPolicy"]["backoffLimit"] == 0
     containers = [r["template"]["spec"]["containers"] for r in replicas.values()]
     assert all(len(c) == 1 and c[0]["name"] == CONTAINER for c in containers)
     master, worker = (c[0] for c in containers)

@@ -220,3 +220,23 @@ class GenerateSamplesResponse(_message.Message):
     seed: int
     model_version: str
     def __init__(self, samples: _Optional[_Iterable[str]] = ..., checkpoint: _Optional[str] = ..., step: _Optional[int] = ..., seed: _Optional[int] = ..., model_version: _Optional[str] = ...) -> None: ...
+
+class ReportWorkerEventsRequest(_message.Message):
+    __slots__ = ("name", "attempt", "first_sequence", "events")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    attempt: int
+    first_sequence: int
+    events: _containers.RepeatedCompositeFieldContainer[_training_event_pb2.TrainingEvent]
+    def __init__(self, name: _Optional[str] = ..., attempt: _Optional[int] = ..., first_sequence: _Optional[int] = ..., events: _Optional[_Iterable[_Union[_training_event_pb2.TrainingEvent, _Mapping]]] = ...) -> None: ...
+
+class ReportWorkerEventsResponse(_message.Message):
+    __slots__ = ("acknowledged_sequence", "job_state")
+    ACKNOWLEDGED_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    JOB_STATE_FIELD_NUMBER: _ClassVar[int]
+    acknowledged_sequence: int
+    job_state: _training_job_pb2.TrainingJob.State
+    def __init__(self, acknowledged_sequence: _Optional[int] = ..., job_state: _Optional[_Union[_training_job_pb2.TrainingJob.State, str]] = ...) -> None: ...

@@ -88,6 +88,11 @@ class TrainerServiceStub:
                 request_serializer=lathe_dot_trainer_dot_v1_dot_trainer__service__pb2.GenerateSamplesRequest.SerializeToString,
                 response_deserializer=lathe_dot_trainer_dot_v1_dot_trainer__service__pb2.GenerateSamplesResponse.FromString,
                 _registered_method=True)
+        self.ReportWorkerEvents = channel.stream_stream(
+                '/lathe.trainer.v1.TrainerService/ReportWorkerEvents',
+                request_serializer=lathe_dot_trainer_dot_v1_dot_trainer__service__pb2.ReportWorkerEventsRequest.SerializeToString,
+                response_deserializer=lathe_dot_trainer_dot_v1_dot_trainer__service__pb2.ReportWorkerEventsResponse.FromString,
+                _registered_method=True)
 
 
 class TrainerServiceServicer:
@@ -237,6 +242,26 @@ class TrainerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportWorkerEvents(self, request_iterator, context):
+        """Receives the events of a job's remote worker (rank 0 of the Kubeflow `PyTorchJob` the trainer
+        submitted for a job larger than one pod) and appends them to the job's log, exactly as a local worker's
+        events are: watchers, the model registration and the history record see them alike.
+
+        For the services only (the worker presents the service token). The first request names the job and the
+        worker attempt; every request may carry events, numbered by the worker from 1 per attempt
+        (`first_sequence`). The trainer answers each request, after its events are durably appended, with the
+        highest number appended so far; a worker that reconnects resends what was not acknowledged, and events
+        the trainer already appended are dropped, never logged twice. The trainer also answers, unprompted,
+        when the job starts cancelling: the worker then stops at its next step. Returns PERMISSION_DENIED
+        unless the caller has the service role; INVALID_ARGUMENT if `name` is malformed, `attempt` is not
+        positive, or `first_sequence` leaves a gap after the acknowledged events; NOT_FOUND if the job does not
+        exist; FAILED_PRECONDITION if this trainer does not run the job on Kubernetes, the job has finished, or
+        `attempt` is not the job's current attempt (a stale worker, which must stop).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TrainerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -284,6 +309,11 @@ def add_TrainerServiceServicer_to_server(servicer, server):
                     servicer.GenerateSamples,
                     request_deserializer=lathe_dot_trainer_dot_v1_dot_trainer__service__pb2.GenerateSamplesRequest.FromString,
                     response_serializer=lathe_dot_trainer_dot_v1_dot_trainer__service__pb2.GenerateSamplesResponse.SerializeToString,
+            ),
+            'ReportWorkerEvents': grpc.stream_stream_rpc_method_handler(
+                    servicer.ReportWorkerEvents,
+                    request_deserializer=lathe_dot_trainer_dot_v1_dot_trainer__service__pb2.ReportWorkerEventsRequest.FromString,
+                    response_serializer=lathe_dot_trainer_dot_v1_dot_trainer__service__pb2.ReportWorkerEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -537,6 +567,33 @@ class TrainerService:
             '/lathe.trainer.v1.TrainerService/GenerateSamples',
             lathe_dot_trainer_dot_v1_dot_trainer__service__pb2.GenerateSamplesRequest.SerializeToString,
             lathe_dot_trainer_dot_v1_dot_trainer__service__pb2.GenerateSamplesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportWorkerEvents(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/lathe.trainer.v1.TrainerService/ReportWorkerEvents',
+            lathe_dot_trainer_dot_v1_dot_trainer__service__pb2.ReportWorkerEventsRequest.SerializeToString,
+            lathe_dot_trainer_dot_v1_dot_trainer__service__pb2.ReportWorkerEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -142,6 +142,22 @@ class TrainerServiceStub:
     long, or neither or both of `name` and `model_version` are set; DATA_LOSS if the checkpoint's sha256
     does not match; UNAVAILABLE if the registry is unreachable.
     """
+    ReportWorkerEvents: _grpc.StreamStreamMultiCallable[_trainer_service_pb2.ReportWorkerEventsRequest, _trainer_service_pb2.ReportWorkerEventsResponse]
+    """Receives the events of a job's remote worker (rank 0 of the Kubeflow `PyTorchJob` the trainer
+    submitted for a job larger than one pod) and appends them to the job's log, exactly as a local worker's
+    events are: watchers, the model registration and the history record see them alike.
+
+    For the services only (the worker presents the service token). The first request names the job and the
+    worker attempt; every request may carry events, numbered by the worker from 1 per attempt
+    (`first_sequence`). The trainer answers each request, after its events are durably appended, with the
+    highest number appended so far; a worker that reconnects resends what was not acknowledged, and events
+    the trainer already appended are dropped, never logged twice. The trainer also answers, unprompted,
+    when the job starts cancelling: the worker then stops at its next step. Returns PERMISSION_DENIED
+    unless the caller has the service role; INVALID_ARGUMENT if `name` is malformed, `attempt` is not
+    positive, or `first_sequence` leaves a gap after the acknowledged events; NOT_FOUND if the job does not
+    exist; FAILED_PRECONDITION if this trainer does not run the job on Kubernetes, the job has finished, or
+    `attempt` is not the job's current attempt (a stale worker, which must stop).
+    """
 
 @_typing.type_check_only
 class TrainerServiceAsyncStub(TrainerServiceStub):
@@ -255,6 +271,22 @@ class TrainerServiceAsyncStub(TrainerServiceStub):
     has no checkpoint yet; INVALID_ARGUMENT if a sampling parameter is out of range, the prompt is too
     long, or neither or both of `name` and `model_version` are set; DATA_LOSS if the checkpoint's sha256
     does not match; UNAVAILABLE if the registry is unreachable.
+    """
+    ReportWorkerEvents: _aio.StreamStreamMultiCallable[_trainer_service_pb2.ReportWorkerEventsRequest, _trainer_service_pb2.ReportWorkerEventsResponse]  # type: ignore[assignment]
+    """Receives the events of a job's remote worker (rank 0 of the Kubeflow `PyTorchJob` the trainer
+    submitted for a job larger than one pod) and appends them to the job's log, exactly as a local worker's
+    events are: watchers, the model registration and the history record see them alike.
+
+    For the services only (the worker presents the service token). The first request names the job and the
+    worker attempt; every request may carry events, numbered by the worker from 1 per attempt
+    (`first_sequence`). The trainer answers each request, after its events are durably appended, with the
+    highest number appended so far; a worker that reconnects resends what was not acknowledged, and events
+    the trainer already appended are dropped, never logged twice. The trainer also answers, unprompted,
+    when the job starts cancelling: the worker then stops at its next step. Returns PERMISSION_DENIED
+    unless the caller has the service role; INVALID_ARGUMENT if `name` is malformed, `attempt` is not
+    positive, or `first_sequence` leaves a gap after the acknowledged events; NOT_FOUND if the job does not
+    exist; FAILED_PRECONDITION if this trainer does not run the job on Kubernetes, the job has finished, or
+    `attempt` is not the job's current attempt (a stale worker, which must stop).
     """
 
 class TrainerServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -420,6 +452,28 @@ class TrainerServiceServicer(metaclass=_abc_1.ABCMeta):
         has no checkpoint yet; INVALID_ARGUMENT if a sampling parameter is out of range, the prompt is too
         long, or neither or both of `name` and `model_version` are set; DATA_LOSS if the checkpoint's sha256
         does not match; UNAVAILABLE if the registry is unreachable.
+        """
+
+    @_abc_1.abstractmethod
+    def ReportWorkerEvents(
+        self,
+        request_iterator: _MaybeAsyncIterator[_trainer_service_pb2.ReportWorkerEventsRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_trainer_service_pb2.ReportWorkerEventsResponse], _abc.AsyncIterator[_trainer_service_pb2.ReportWorkerEventsResponse]]:
+        """Receives the events of a job's remote worker (rank 0 of the Kubeflow `PyTorchJob` the trainer
+        submitted for a job larger than one pod) and appends them to the job's log, exactly as a local worker's
+        events are: watchers, the model registration and the history record see them alike.
+
+        For the services only (the worker presents the service token). The first request names the job and the
+        worker attempt; every request may carry events, numbered by the worker from 1 per attempt
+        (`first_sequence`). The trainer answers each request, after its events are durably appended, with the
+        highest number appended so far; a worker that reconnects resends what was not acknowledged, and events
+        the trainer already appended are dropped, never logged twice. The trainer also answers, unprompted,
+        when the job starts cancelling: the worker then stops at its next step. Returns PERMISSION_DENIED
+        unless the caller has the service role; INVALID_ARGUMENT if `name` is malformed, `attempt` is not
+        positive, or `first_sequence` leaves a gap after the acknowledged events; NOT_FOUND if the job does not
+        exist; FAILED_PRECONDITION if this trainer does not run the job on Kubernetes, the job has finished, or
+        `attempt` is not the job's current attempt (a stale worker, which must stop).
         """
 
 def add_TrainerServiceServicer_to_server(servicer: TrainerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

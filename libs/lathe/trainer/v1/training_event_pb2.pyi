@@ -18,7 +18,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class TrainingEvent(_message.Message):
-    __slots__ = ("name", "sequence", "event_time", "attempt", "job_state", "job_queued", "job_started", "step_metrics", "evaluation", "checkpoint_saved", "early_stopped", "log_message", "job_succeeded", "job_failed", "cancellation_requested", "job_cancelled", "worker_restarted", "model_version_registered")
+    __slots__ = ("name", "sequence", "event_time", "attempt", "job_state", "worker_sequence", "job_queued", "job_started", "step_metrics", "evaluation", "checkpoint_saved", "early_stopped", "log_message", "job_succeeded", "job_failed", "cancellation_requested", "job_cancelled", "worker_restarted", "model_version_registered")
     class JobQueued(_message.Message):
         __slots__ = ("priority", "queue_position")
         PRIORITY_FIELD_NUMBER: _ClassVar[int]
@@ -228,6 +228,7 @@ class TrainingEvent(_message.Message):
     EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     JOB_STATE_FIELD_NUMBER: _ClassVar[int]
+    WORKER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     JOB_QUEUED_FIELD_NUMBER: _ClassVar[int]
     JOB_STARTED_FIELD_NUMBER: _ClassVar[int]
     STEP_METRICS_FIELD_NUMBER: _ClassVar[int]
@@ -246,6 +247,7 @@ class TrainingEvent(_message.Message):
     event_time: _timestamp_pb2.Timestamp
     attempt: int
     job_state: _training_job_pb2.TrainingJob.State
+    worker_sequence: int
     job_queued: TrainingEvent.JobQueued
     job_started: TrainingEvent.JobStarted
     step_metrics: TrainingEvent.StepMetrics
@@ -259,4 +261,4 @@ class TrainingEvent(_message.Message):
     job_cancelled: TrainingEvent.JobCancelled
     worker_restarted: TrainingEvent.WorkerRestarted
     model_version_registered: TrainingEvent.ModelVersionRegistered
-    def __init__(self, name: _Optional[str] = ..., sequence: _Optional[int] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., job_state: _Optional[_Union[_training_job_pb2.TrainingJob.State, str]] = ..., job_queued: _Optional[_Union[TrainingEvent.JobQueued, _Mapping]] = ..., job_started: _Optional[_Union[TrainingEvent.JobStarted, _Mapping]] = ..., step_metrics: _Optional[_Union[TrainingEvent.StepMetrics, _Mapping]] = ..., evaluation: _Optional[_Union[TrainingEvent.Evaluation, _Mapping]] = ..., checkpoint_saved: _Optional[_Union[TrainingEvent.CheckpointSaved, _Mapping]] = ..., early_stopped: _Optional[_Union[TrainingEvent.EarlyStopped, _Mapping]] = ..., log_message: _Optional[_Union[TrainingEvent.LogMessage, _Mapping]] = ..., job_succeeded: _Optional[_Union[TrainingEvent.JobSucceeded, _Mapping]] = ..., job_failed: _Optional[_Union[TrainingEvent.JobFailed, _Mapping]] = ..., cancellation_requested: _Optional[_Union[TrainingEvent.CancellationRequested, _Mapping]] = ..., job_cancelled: _Optional[_Union[TrainingEvent.JobCancelled, _Mapping]] = ..., worker_restarted: _Optional[_Union[TrainingEvent.WorkerRestarted, _Mapping]] = ..., model_version_registered: _Optional[_Union[TrainingEvent.ModelVersionRegistered, _Mapping]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., sequence: _Optional[int] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., job_state: _Optional[_Union[_training_job_pb2.TrainingJob.State, str]] = ..., worker_sequence: _Optional[int] = ..., job_queued: _Optional[_Union[TrainingEvent.JobQueued, _Mapping]] = ..., job_started: _Optional[_Union[TrainingEvent.JobStarted, _Mapping]] = ..., step_metrics: _Optional[_Union[TrainingEvent.StepMetrics, _Mapping]] = ..., evaluation: _Optional[_Union[TrainingEvent.Evaluation, _Mapping]] = ..., checkpoint_saved: _Optional[_Union[TrainingEvent.CheckpointSaved, _Mapping]] = ..., early_stopped: _Optional[_Union[TrainingEvent.EarlyStopped, _Mapping]] = ..., log_message: _Optional[_Union[TrainingEvent.LogMessage, _Mapping]] = ..., job_succeeded: _Optional[_Union[TrainingEvent.JobSucceeded, _Mapping]] = ..., job_failed: _Optional[_Union[TrainingEvent.JobFailed, _Mapping]] = ..., cancellation_requested: _Optional[_Union[TrainingEvent.CancellationRequested, _Mapping]] = ..., job_cancelled: _Optional[_Union[TrainingEvent.JobCancelled, _Mapping]] = ..., worker_restarted: _Optional[_Union[TrainingEvent.WorkerRestarted, _Mapping]] = ..., model_version_registered: _Optional[_Union[TrainingEvent.ModelVersionRegistered, _Mapping]] = ...) -> None: ...
