@@ -20,6 +20,19 @@ _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 K8s = target_options_pb2.KubernetesOptions
 
 
+# The suite's ConfigMap and Secret (deploy/k8s/base): the model server reads the same shared store as the services.
+CONFIG_MAP = "lathe-config"
+SECRET = "lathe-secrets"
+
+
+def s3_credentials() -> list[dict[str, Any]]:
+    """Environment entries that give a model-server pod the suite's S3 keys (absent keys are skipped, for
+    clusters where pods get an S3 identity of their own, e.g. IRSA or Workload Identity)."""
+    return [{"name": name, "valueFrom": {"secretKeyRef": {"name": SECRET, "key": key, "optional": True}}}
+            for name, key in (("AWS_ACCESS_KEY_ID", "s3-access-key-id"),
+                              ("AWS_SECRET_ACCESS_KEY", "s3-secret-access-key"))]
+
+
 def render(*, deployment_id: str, revision: int, model_version: str, artifact_uri: str, manifest_digest: str,
            kind: str, options: target_options_pb2.KubernetesOptions, namespace: str, image: str,
            max_batch_size: int, max_queue_delay_ms: float) -> list[dict[str, Any]]:
@@ -42,6 +55,8 @@ def render(*, deployment_id: str, revision: int, model_version: str, artifact_ur
            {"name": "LATHE_MAX_QUEUE_DELAY_MS", "value": str(
                options.batching.max_queue_delay.ToMilliseconds() if options.HasField("batching")
                and options.batching.HasField("max_queue_delay") else max_queue_delay_ms)}]
+    if artifact_uri.startswith("s3://"):
+        env += s3_credentials()
     limits = dict(options.resource_limits)
     if options.gpu_count:
         limits["nvidia.com/gpu"] = str(options.gpu_count)
@@ -50,6 +65,8 @@ def render(*, deployment_id: str, revision: int, model_version: str, artifact_ur
         "name": "model-server", "image": options.image or image,
         "args": ["python", "-m", "services.deployer", "serve-model"],
         "ports": [{"name": "grpc", "containerPort": 8001}], "env": env,
+        # The suite's settings (the S3 endpoint and addressing style among them); env above wins over them.
+        "envFrom": [{"configMapRef": {"name": CONFIG_MAP, "optional": True}}],
         "resources": {"requests": dict(options.resource_requests), "limits": limits},
         "readinessProbe": probe, "livenessProbe": {**probe, "initialDelaySeconds": 30},
         "securityContext": {"runAsNonRoot": True, "readOnlyRootFilesystem": True,
