@@ -16,7 +16,13 @@ from lathe.kit.service import open_database
 from lathe.registry.v1 import model_pb2, registry_service_pb2
 from lathe.trainer.v1 import trainer_service_pb2, trainer_service_pb2_grpc, training_event_pb2
 from services.trainer.adapters.evaluations import EVALUATION_TOPIC, record_on_version
-from services.trainer.adapters.records import HISTORY_TOPIC, REGISTRY_TOPIC, Records
+from services.trainer.adapters.records import (
+    HISTORY_TOPIC,
+    REGISTER_TOPIC,
+    REGISTRY_TOPIC,
+    Records,
+    registration_request,
+)
 from services.trainer.adapters.remote import KubectlCluster, RemoteWorkers
 from services.trainer.adapters.scheduler import Scheduler, discover_devices
 from services.trainer.adapters.store import JobStore, job_id_of
@@ -36,8 +42,13 @@ async def build(settings: TrainerSettings) -> GrpcServer:
     peers = Peers.from_settings(settings)
     store = JobStore(db)
 
+    async def register_job(payload: bytes, key: str) -> None:
+        await register(await registration_request(payload), key)
+
     async def to_registry(payload: bytes, key: str) -> None:
-        request = registry_service_pb2.CreateModelVersionRequest.FromString(payload)
+        await register(registry_service_pb2.CreateModelVersionRequest.FromString(payload), key)
+
+    async def register(request: registry_service_pb2.CreateModelVersionRequest, key: str) -> None:
         request.request_id = key
         registry = peers.registry()
         try:
@@ -59,7 +70,8 @@ async def build(settings: TrainerSettings) -> GrpcServer:
     async def to_registry_metrics(payload: bytes, key: str) -> None:
         await record_on_version(peers.registry(), trainer_service_pb2.EvaluateResponse.FromString(payload))
 
-    outbox = Outbox(db, outbox_table, {REGISTRY_TOPIC: to_registry, HISTORY_TOPIC: to_history,
+    outbox = Outbox(db, outbox_table, {REGISTER_TOPIC: register_job, REGISTRY_TOPIC: to_registry,
+                                       HISTORY_TOPIC: to_history,
                                        EVALUATION_TOPIC: to_registry_metrics},
                     poll_interval=settings.trainer_outbox_poll_seconds,
                     max_backoff=settings.trainer_outbox_max_backoff_seconds)

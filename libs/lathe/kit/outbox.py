@@ -3,7 +3,9 @@
 A service writes an outbox message in the same transaction as the change it describes, so the two exist
 together or not at all. A relay task delivers messages in order of creation, each with its key as the
 peer's ``request_id``, so a crash between delivery and acknowledgement re-sends a message the peer then
-recognises: records are delayed by an outage, never lost or duplicated.
+recognises: records are delayed by an outage, never lost or duplicated. A message that failed waits out its
+backoff while later ones are tried (order is kept within one pass, not across a backoff): receivers order by
+the event times the messages carry, not by arrival.
 """
 
 from __future__ import annotations
@@ -165,6 +167,9 @@ class Outbox:
                     # Later messages of the same peer would fail the same way; keep the order.
                     break
                 continue
+            except Exception as exc:  # the handler's own work failed (an artifact store it reads is down, …)
+                await self._failed(row.id, row.attempts, f"{type(exc).__name__}: {exc}", retry=True)
+                break
             async with self._db.sessions.begin() as session:
                 await session.execute(update(t).where(t.c.id == row.id).values(
                     delivered_time=datetime.now(UTC), attempts=row.attempts + 1, last_error=None))

@@ -21,6 +21,10 @@ from services.trainer.adapters.store import session_uuid
 from services.trainer.adapters.tables import outbox as outbox_table
 from services.trainer.domain.config import RECIPE_IDS
 
+# A succeeded job to register: the payload is the job as it succeeded; the relay reads its stored folder and
+# registers it, retrying with backoff while the artifact store or the registry is unreachable.
+REGISTER_TOPIC = "registry.register_job"
+# Earlier trainers queued the finished CreateModelVersionRequest under this topic; still delivered.
 REGISTRY_TOPIC = "registry.model_version"
 HISTORY_TOPIC = "history.session"
 EXPORT_FILE = "lathe-export.json"
@@ -60,6 +64,13 @@ def read_export(job: TrainingJob) -> tuple[FolderRef, dict[str, Any]]:
     if not any(e.path == EXPORT_FILE for e in folder.files):
         return folder, {}
     return folder, json.loads(read_folder_file(folder, EXPORT_FILE))
+
+
+async def registration_request(payload: bytes) -> registry_service_pb2.CreateModelVersionRequest:
+    """The registry version of a :data:`REGISTER_TOPIC` message's job, read back from the artifact store."""
+    job = TrainingJob.FromString(payload)
+    folder, export = await asyncio.to_thread(read_export, job)
+    return version_request(job, folder, export)
 
 
 def version_request(job: TrainingJob, folder: FolderRef, export: dict[str, Any],
@@ -137,9 +148,9 @@ class Records:
         """Side effect of an append: enqueue the version on success, the session once the outcome is known."""
         kinds = {e.WhichOneof("payload") for e in events}
         if "job_succeeded" in kinds and not job.model_version:
-            folder, export = await asyncio.to_thread(read_export, job)
-            request = version_request(job, folder, export)
-            await self._enqueue_once(session, REGISTRY_TOPIC, f"version:{job.name}", request.SerializeToString())
+            # Only the job is recorded here: reading its folder back (from S3, say) happens in the relay, so a
+            # store that is briefly unreachable delays the registration instead of failing the success event.
+            await self._enqueue_once(session, REGISTER_TOPIC, f"version:{job.name}", job.SerializeToString())
         if kinds & {"job_failed", "job_cancelled"} or "model_version_registered" in kinds:
             await self._enqueue_once(session, HISTORY_TOPIC, session_uuid(job.name),
                                      session_request(job).SerializeToString())
