@@ -53,6 +53,8 @@ TARGETS = (
     Target("base", K8S / "base", self_contained=False),
     Target("dev", K8S / "overlays" / "dev", self_contained=True),
     Target("prod", K8S / "overlays" / "prod", self_contained=False, production=True, gpu=("trainer",)),
+    Target("prod-kubeflow", K8S / "overlays" / "prod-kubeflow", self_contained=False, production=True,
+           gpu=("trainer",)),
 )
 
 

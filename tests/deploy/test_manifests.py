@@ -12,7 +12,7 @@ from lathe.kit.auth import ROLE_ADMIN, ROLE_SERVICE, ROLE_USER, TokenAuthenticat
 from lathe.kit.errors import Unauthenticated
 
 REPO = Path(__file__).resolve().parents[2]
-TARGETS = ("base", "dev", "prod")
+TARGETS = ("base", "dev", "prod", "prod-kubeflow")
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -44,6 +44,29 @@ def test_prod_runs_the_trainer_on_gpu_nodes_and_pins_every_image(rendered):
     assert all(re.search(r":[\w.-]+$", image) and not image.endswith(":latest") for image in images), images
     # Dev runs everything in-cluster: the database and the object store too.
     assert {"postgres", "minio"} <= set(rendered["dev"].by_kind["StatefulSet"])
+
+
+def test_prod_kubeflow_lets_only_the_trainer_submit_pytorchjobs_in_its_own_namespace(rendered):
+    r = rendered["prod-kubeflow"]
+    role = r.by_kind["Role"]["trainer-training-jobs"]
+    assert role["metadata"]["namespace"] == "lathe"
+    assert {(g, res): set(rule["verbs"]) for rule in role["rules"] for g in rule["apiGroups"]
+            for res in rule["resources"]} == {("kubeflow.org", "pytorchjobs"): {"create", "get", "delete"},
+                                              ("", "configmaps"): {"create", "delete"}}
+    binding = r.by_kind["RoleBinding"]["trainer-training-jobs"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "trainer", "namespace": "lathe"}]
+    trainer = r.by_kind["Deployment"]["trainer"]["spec"]["template"]["spec"]
+    env = {e["name"]: e for e in trainer["containers"][0]["env"]}
+    assert env["LATHE_TRAINER_KUBERNETES_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+    assert trainer["automountServiceAccountToken"] is True
+    # The other services still get no API token.
+    registry = r.by_kind["Deployment"]["registry"]["spec"]["template"]["spec"]
+    assert registry.get("automountServiceAccountToken") is not True
+    # The pods of its PyTorchJobs run a pinned release of the trainer's image, never latest.
+    config = r.by_kind["ConfigMap"]
+    [settings] = [c for name, c in config.items() if name.startswith("lathe-config")]
+    image = settings["data"]["LATHE_TRAINER_KUBERNETES_IMAGE"]
+    assert re.search(r":[\w.-]+$", image) and not image.endswith(":latest")
 
 
 def test_the_readme_creates_exactly_the_secrets_prod_references(check):
@@ -146,8 +169,9 @@ def test_the_image_pins_the_same_torch_as_the_project():
 def test_the_runtime_stage_is_slim_non_root_and_starts_a_service_by_name():
     text = (REPO / "Dockerfile").read_text()
     stages = re.split(r"^FROM ", text, flags=re.M)[1:]
-    assert len(stages) == 2 and " AS builder" in stages[0] and " AS runtime" in stages[1]
-    runtime = stages[1]
+    # The builder and the kubectl download stage hold the build tools; the last stage is what runs.
+    assert [re.search(r" AS (\w+)", s.splitlines()[0]).group(1) for s in stages] == ["builder", "kubectl", "runtime"]
+    runtime = stages[-1]
     assert "-slim-" in runtime.splitlines()[0]
     assert not re.search(r"apt-get install|build-essential|gcc", runtime)
     assert re.search(r"^USER 10001:10001$", runtime, flags=re.M)
