@@ -4,6 +4,7 @@ and service errors printed as the message and the field they name (never a trace
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -12,6 +13,8 @@ from typing import Annotated, NoReturn, TypeVar
 
 import grpc
 import typer
+from google.protobuf import json_format
+from google.protobuf.message import Message
 from rich.console import Console
 
 from lathe.client.config import ClientConfig
@@ -26,6 +29,17 @@ HomeOption = Annotated[
     Path | None,
     typer.Option("--home", help="Suite home folder (default: $LATHE_HOME or ./.lathe).", show_default=False),
 ]
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def print_json(value: list | Message) -> None:
+    """A message as a JSON object, or messages as one JSON array (protobuf's JSON mapping), for scripts."""
+    if isinstance(value, Message):
+        print(json.dumps(json_format.MessageToDict(value), indent=2))
+    else:
+        print(json.dumps([json_format.MessageToDict(m) for m in value], indent=2))
 
 
 def resolve_home(home: Path | None) -> Home:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from lathe.cli.connect import EXIT_FAILED, EXIT_USAGE, channel_to, run
+from lathe.cli.connect import EXIT_FAILED, EXIT_USAGE, JsonOption, channel_to, print_json, run
 from lathe.corpus.v1 import corpus_service_pb2 as pb
 from lathe.corpus.v1 import import_batch_pb2, snapshot_pb2, text_pb2
 from lathe.corpus.v1.corpus_service_pb2_grpc import CorpusServiceStub
@@ -121,13 +121,16 @@ def import_files(
 @corpus_app.command("batches")
 def batches(state: Annotated[str, typer.Option(help="Only batches in this state (pending, failed …).")] = "",
             limit: Annotated[int, typer.Option(help="Most batches to show.")] = 50,
-            home: HomeOption = None) -> None:
+            home: HomeOption = None, as_json: JsonOption = False) -> None:
     """List import batches, newest first."""
     async def action() -> None:
         async with channel_to("corpus", _home(home)) as channel:
             stub = CorpusServiceStub(channel)
             response = await stub.ListImportBatches(pb.ListImportBatchesRequest(
                 page_size=limit, filter=f"state = {state.upper()}" if state else ""))
+            if as_json:
+                print_json(list(response.import_batches))
+                return
             table = Table("batch", "path", "state", "items", "attempts", "error")
             for b in response.import_batches:
                 error = f"line {b.failure.line}: {b.failure.reason}" if b.HasField("failure") else ""
@@ -157,11 +160,14 @@ def retry(names: Annotated[list[str] | None, typer.Argument(help="Batches to ret
 
 
 @corpus_app.command("stats")
-def stats(home: HomeOption = None) -> None:
+def stats(home: HomeOption = None, as_json: JsonOption = False) -> None:
     """Show the corpus's counts."""
     async def action() -> None:
         async with channel_to("corpus", _home(home)) as channel:
             s = await CorpusServiceStub(channel).GetCorpusStats(pb.GetCorpusStatsRequest())
+        if as_json:
+            print_json(s)
+            return
         table = Table("measure", "value")
         for label, value in (("texts", s.text_count), ("words", s.word_count), ("characters", s.character_count),
                              ("synthetic texts", s.synthetic_text_count), ("Q-A clusters", s.qa_cluster_count),

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from lathe.cli.connect import EXIT_USAGE, HomeOption, channel_to, resolve_home, run
+from lathe.cli.connect import EXIT_USAGE, HomeOption, JsonOption, channel_to, print_json, resolve_home, run
 from lathe.history.v1 import history_service_pb2 as hs
 from lathe.history.v1 import session_pb2
 from lathe.history.v1.history_service_pb2_grpc import HistoryServiceStub
@@ -111,6 +111,7 @@ def history(
         help="start_time, end_time, duration or quality.avg_score; add ' desc' to reverse.")] = "",
     limit: Annotated[int, typer.Option(help="Most sessions to show.")] = 50,
     home: HomeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List training sessions, newest first (`lathe history show ID` expands one)."""
     if ctx.invoked_subcommand is not None:
@@ -132,6 +133,9 @@ def history(
             return sessions
 
     sessions = run(action)
+    if as_json:
+        print_json(sessions)
+        return
     table = Table("session", "owner", "recipe", "started (UTC)", "duration", "outcome", "quality", "examples",
                   "model version", title=f"{len(sessions)} session(s)")
     for s in sessions:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +11,7 @@ from google.protobuf import json_format
 from rich.console import Console
 from rich.table import Table
 
-from lathe.cli.connect import EXIT_USAGE, HomeOption, channel_to, resolve_home, run
+from lathe.cli.connect import EXIT_USAGE, HomeOption, JsonOption, channel_to, print_json, resolve_home, run
 from lathe.registry.v1 import model_version_pb2
 from lathe.registry.v1 import registry_service_pb2 as rs
 from lathe.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
@@ -21,7 +20,6 @@ models_app = typer.Typer(help="Registered models and their versions.", invoke_wi
                          no_args_is_help=False)
 console = Console()
 err = Console(stderr=True)
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 _REF = re.compile(r"^(?P<model>[^/@:]+)(?::(?P<version>\d+)|@(?P<alias>[^/@:]+))?$")
 STATE = model_version_pb2.ModelVersion.State
 
@@ -52,10 +50,6 @@ def _versions_table(versions: list[model_version_pb2.ModelVersion]) -> Table:
     return table
 
 
-def _dump(messages: list) -> None:
-    print(json.dumps([json_format.MessageToDict(m) for m in messages], indent=2))
-
-
 @models_app.callback()
 def list_models(ctx: typer.Context, home: HomeOption = None, as_json: JsonOption = False,
                 filter_: Annotated[str, typer.Option("--filter", help="e.g. \"tags.team = 'nlp'\"")] = "") -> None:
@@ -75,7 +69,7 @@ def list_models(ctx: typer.Context, home: HomeOption = None, as_json: JsonOption
 
     models = run(action)
     if as_json:
-        _dump(models)
+        print_json(models)
         return
     table = Table("model", "versions", "aliases", "description", "updated")
     for m in models:
@@ -102,7 +96,7 @@ def show(ref: Annotated[str, typer.Argument(help="NAME, NAME:VERSION or NAME@ALI
 
     found = run(action)
     if as_json:
-        _dump(found)
+        print_json(found)
         return
     if isinstance(found[0], model_version_pb2.ModelVersion):
         v = found[0]
@@ -136,7 +130,7 @@ def search(filter_: Annotated[str, typer.Argument(help="e.g. \"metrics.val_loss 
 
     versions = run(action)
     if as_json:
-        _dump(versions)
+        print_json(versions)
     else:
         console.print(_versions_table(versions))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 
 from history_helpers import full_session, make_session, record_many
 from typer.testing import CliRunner
@@ -36,6 +37,10 @@ async def test_history_commands_show_list_stats_and_export(start_service, tokens
     assert hidden.name.removeprefix("sessions/") not in listed.output
     narrowed = await asyncio.to_thread(lathe, "--since", "2025-06-01T13:30:00Z", "--recipe", "ngram-lm")
     assert narrowed.exit_code == 0 and "2 session(s)" in narrowed.output
+    # Scripts get the same sessions as JSON (protobuf's JSON mapping), not a table.
+    as_json = await asyncio.to_thread(lathe, "--json", "--recipe", "ngram-lm")
+    assert as_json.exit_code == 0, as_json.output
+    assert sorted(s["name"] for s in json.loads(as_json.output)) == sorted(s.name for s in others)
     shown = await asyncio.to_thread(lathe, "show", full.name.removeprefix("sessions/"))
     assert shown.exit_code == 0, shown.output
     assert "models/tiny-gpt/versions/3" in shown.output and "external/gpt-4o" in shown.output
