@@ -45,6 +45,29 @@ RUN --mount=type=cache,target=/root/.cache/pip \
     && pip uninstall -y pip setuptools wheel
 
 # ---------------------------------------------------------------------------------------------------------
+# kubectl: the trainer submits multi-pod jobs as Kubeflow PyTorchJobs with it (services/trainer/adapters/remote.py,
+# deploy/k8s/components/kubeflow-training). A pinned release from dl.k8s.io, checked in the same RUN against the
+# sha256 published beside it (and against KUBECTL_SHA256 too when the build pins one); curl stays in this stage.
+FROM python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE} AS kubectl
+
+ARG KUBECTL_VERSION=v1.32.9
+ARG KUBECTL_SHA256=
+# Set by BuildKit from the target platform (amd64, arm64).
+ARG TARGETARCH
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && release="https://dl.k8s.io/release/${KUBECTL_VERSION}/bin/linux/${TARGETARCH:-amd64}" \
+    && mkdir /out && cd /out \
+    && curl -fsSL --retry 3 -o kubectl "${release}/kubectl" \
+    && published="$(curl -fsSL --retry 3 "${release}/kubectl.sha256")" \
+    && echo "${published}  kubectl" | sha256sum -c - \
+    && if [ -n "${KUBECTL_SHA256}" ]; then echo "${KUBECTL_SHA256}  kubectl" | sha256sum -c -; fi \
+    && chmod 0755 kubectl \
+    && ./kubectl version --client
+
+# ---------------------------------------------------------------------------------------------------------
 # runtime: no compiler, no pip, no source; a non-root user; nothing written outside the volumes.
 FROM python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE} AS runtime
 
@@ -63,6 +86,7 @@ RUN groupadd --system --gid 10001 lathe \
     && rm -rf /usr/local/lib/python*/ensurepip /usr/local/bin/pip* /usr/local/lib/python*/site-packages/pip
 
 COPY --from=builder /opt/lathe/venv /opt/lathe/venv
+COPY --from=kubectl /out/kubectl /usr/local/bin/kubectl
 COPY --chmod=0755 deploy/docker/lathe-service /usr/local/bin/lathe-service
 
 # Every path a service writes is under LATHE_HOME (a volume) or /tmp (a volume), so the root filesystem can be
