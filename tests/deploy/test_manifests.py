@@ -46,6 +46,11 @@ def test_prod_runs_the_trainer_on_gpu_nodes_and_pins_every_image(rendered):
     assert {"postgres", "minio"} <= set(rendered["dev"].by_kind["StatefulSet"])
 
 
+def test_the_secret_pods_created_at_run_time_read_keeps_its_name(rendered):
+    # Model servers and PyTorchJob pods are rendered by the services and name "lathe-secrets" directly.
+    assert "lathe-secrets" in rendered["dev"].by_kind["Secret"]
+
+
 def test_prod_kubeflow_lets_only_the_trainer_submit_pytorchjobs_in_its_own_namespace(rendered):
     r = rendered["prod-kubeflow"]
     role = r.by_kind["Role"]["trainer-training-jobs"]

@@ -53,6 +53,17 @@ _TRUE = {"1", "true", "yes", "on"}
 # The environment variables of Lathe's own that this backend reads (beside the standard AWS ones).
 ENVIRONMENT = ("LATHE_S3_ENDPOINT_URL", "LATHE_S3_ADDRESSING_STYLE", "LATHE_S3_CREATE_BUCKET")
 # What a client is built from: a change of any of these (a test's own server, rotated static keys) gets a new one.
+# The non-secret settings of the client: a pod a service renders (a model server, a training pod) gets this
+# process's values, so it reaches the same store; the keys travel separately, from a Secret.
+STORE_SETTINGS = ("LATHE_S3_ENDPOINT_URL", "LATHE_S3_ADDRESSING_STYLE", "AWS_REGION", "AWS_DEFAULT_REGION",
+                  "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
+
+
+def store_settings() -> dict[str, str]:
+    """This process's S3 client settings that are set (no credentials), for the pods it renders."""
+    return {name: os.environ[name] for name in STORE_SETTINGS if os.environ.get(name)}
+
+
 _CLIENT_ENVIRONMENT = ("LATHE_S3_ENDPOINT_URL", "LATHE_S3_ADDRESSING_STYLE", "AWS_ACCESS_KEY_ID",
                        "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION",
                        "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")

@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lathe.deployer.v1 import target_options_pb2
+from lathe.kit.s3 import store_settings
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 K8s = target_options_pb2.KubernetesOptions
 
 
-# The suite's ConfigMap and Secret (deploy/k8s/base): the model server reads the same shared store as the services.
-CONFIG_MAP = "lathe-config"
+# The suite's Secret (deploy/k8s: created by the operator in prod, generated unhashed in dev) with the S3 keys.
+# The store's other settings are copied from the deployer's own environment (lathe.kit.s3.store_settings):
+# the suite's ConfigMap cannot be named here, kustomize suffixes its name with a content hash.
 SECRET = "lathe-secrets"
 
 
@@ -56,6 +58,7 @@ def render(*, deployment_id: str, revision: int, model_version: str, artifact_ur
                options.batching.max_queue_delay.ToMilliseconds() if options.HasField("batching")
                and options.batching.HasField("max_queue_delay") else max_queue_delay_ms)}]
     if artifact_uri.startswith("s3://"):
+        env += [{"name": name, "value": value} for name, value in sorted(store_settings().items())]
         env += s3_credentials()
     limits = dict(options.resource_limits)
     if options.gpu_count:
@@ -65,8 +68,6 @@ def render(*, deployment_id: str, revision: int, model_version: str, artifact_ur
         "name": "model-server", "image": options.image or image,
         "args": ["python", "-m", "services.deployer", "serve-model"],
         "ports": [{"name": "grpc", "containerPort": 8001}], "env": env,
-        # The suite's settings (the S3 endpoint and addressing style among them); env above wins over them.
-        "envFrom": [{"configMapRef": {"name": CONFIG_MAP, "optional": True}}],
         "resources": {"requests": dict(options.resource_requests), "limits": limits},
         "readinessProbe": probe, "livenessProbe": {**probe, "initialDelaySeconds": 30},
         "securityContext": {"runAsNonRoot": True, "readOnlyRootFilesystem": True,

@@ -16,15 +16,20 @@ def container_of(artifact_uri: str) -> dict:
     return deployment["spec"]["template"]["spec"]["containers"][0]
 
 
-def test_an_s3_version_gets_the_suites_s3_settings_and_keys():
+def test_an_s3_version_gets_the_deployers_s3_settings_and_the_suites_keys(monkeypatch):
+    monkeypatch.setenv("LATHE_S3_ENDPOINT_URL", "http://minio.lathe.svc.cluster.local:9000")
+    monkeypatch.setenv("LATHE_S3_ADDRESSING_STYLE", "path")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "never-copied")
     container = container_of("s3://lathe-shared/lathe/models/job-1-attempt-1")
     env = {e["name"]: e for e in container["env"]}
     assert env["LATHE_ARTIFACT_URI"]["value"] == "s3://lathe-shared/lathe/models/job-1-attempt-1"
     assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"] == {
         "name": "lathe-secrets", "key": "s3-access-key-id", "optional": True}
     assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "s3-secret-access-key"
-    # The endpoint and addressing style come from the suite's ConfigMap, as for the services.
-    assert {"configMapRef": {"name": "lathe-config", "optional": True}} in container["envFrom"]
+    # The endpoint and addressing style are the deployer's own, as values; keys only ever by Secret reference.
+    assert env["LATHE_S3_ENDPOINT_URL"]["value"] == "http://minio.lathe.svc.cluster.local:9000"
+    assert env["LATHE_S3_ADDRESSING_STYLE"]["value"] == "path"
+    assert "value" not in env["AWS_SECRET_ACCESS_KEY"]
 
 
 def test_a_local_version_gets_no_s3_keys():
