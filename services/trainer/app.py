@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import grpc
+import structlog
 
 from lathe.history.v1 import history_service_pb2
 from lathe.kit.auth import TokenAuthenticator
@@ -16,6 +17,7 @@ from lathe.kit.service import open_database
 from lathe.registry.v1 import model_pb2, registry_service_pb2
 from lathe.trainer.v1 import trainer_service_pb2, trainer_service_pb2_grpc, training_event_pb2
 from services.trainer.adapters.evaluations import EVALUATION_TOPIC, record_on_version
+from services.trainer.adapters.kubeflow import STORE_ENVIRONMENT
 from services.trainer.adapters.records import (
     HISTORY_TOPIC,
     REGISTER_TOPIC,
@@ -28,6 +30,7 @@ from services.trainer.adapters.scheduler import Scheduler, discover_devices
 from services.trainer.adapters.store import JobStore, job_id_of
 from services.trainer.adapters.tables import outbox as outbox_table
 from services.trainer.api.servicer import TrainerServicer
+from services.trainer.domain.config import ClusterLimits
 from services.trainer.settings import TrainerSettings
 
 SERVICE = "trainer"
@@ -76,14 +79,17 @@ async def build(settings: TrainerSettings) -> GrpcServer:
                     poll_interval=settings.trainer_outbox_poll_seconds,
                     max_backoff=settings.trainer_outbox_max_backoff_seconds)
     store.side_effects.append(Records(outbox).on_events)
+    cluster = _cluster_limits(settings)
     scheduler = Scheduler(
         store, peers, devices=discover_devices(settings.trainer_devices), home=settings.home,
         artifact_root=settings.resolved_artifact_root(),
         cpu_threads=settings.trainer_cpu_threads or os.cpu_count() or 1,
         cancel_grace_seconds=settings.trainer_cancel_grace_seconds,
         flush_interval=settings.trainer_event_flush_seconds,
-        distributed_timeout_seconds=settings.trainer_distributed_timeout_seconds, remote=_remote(settings, store))
-    servicer = TrainerServicer(db, store, scheduler, peers, outbox)
+        distributed_timeout_seconds=settings.trainer_distributed_timeout_seconds,
+        remote=_remote(settings, store, cluster), instance=settings.trainer_instance,
+        lease_seconds=settings.trainer_lease_seconds)
+    servicer = TrainerServicer(db, store, scheduler, peers, outbox, cluster=cluster)
     server = build_server(
         [ServiceBinding(FULL_NAME, trainer_service_pb2_grpc.add_TrainerServiceServicer_to_server, servicer)],
         authenticator=TokenAuthenticator.from_file(settings.resolved_tokens_file()),
@@ -101,15 +107,28 @@ async def build(settings: TrainerSettings) -> GrpcServer:
     return server
 
 
-def _remote(settings: TrainerSettings, store: JobStore) -> RemoteWorkers | None:
-    """Where large jobs run as Kubeflow PyTorchJobs, when the trainer is configured for Kubernetes."""
+def _cluster_limits(settings: TrainerSettings) -> ClusterLimits | None:
+    """Which jobs run as Kubeflow PyTorchJobs, and in what pods; None unless configured for Kubernetes."""
     if not settings.trainer_kubernetes_namespace:
         return None
+    return ClusterLimits(min_world_size=settings.trainer_kubernetes_min_world_size,
+                         max_world_size=settings.trainer_kubernetes_max_world_size,
+                         ranks_per_pod=settings.trainer_kubernetes_ranks_per_pod)
+
+
+def _remote(settings: TrainerSettings, store: JobStore, limits: ClusterLimits | None) -> RemoteWorkers | None:
+    """Where large jobs run as Kubeflow PyTorchJobs, when the trainer is configured for Kubernetes. The pods get
+    the trainer's own artifact-store settings (endpoint, region), so they read and write the same store."""
+    if limits is None:
+        return None
+    if not settings.resolved_artifact_root().startswith("s3://"):
+        # Pods read their staged inputs and write checkpoints there: a trainer-local store is out of their reach.
+        structlog.get_logger("lathe.trainer").warning(
+            "kubernetes_jobs_need_a_shared_artifact_store", artifact_root=settings.resolved_artifact_root())
     return RemoteWorkers(
         store, KubectlCluster(settings.trainer_kubectl), namespace=settings.trainer_kubernetes_namespace,
         image=settings.trainer_kubernetes_image,
         trainer_address=settings.trainer_kubernetes_trainer_address or settings.trainer_address,
-        ranks_per_pod=settings.trainer_kubernetes_ranks_per_pod,
-        min_world_size=settings.trainer_kubernetes_min_world_size,
-        poll_seconds=settings.trainer_kubernetes_poll_seconds,
-        service_account=settings.trainer_kubernetes_service_account)
+        limits=limits, poll_seconds=settings.trainer_kubernetes_poll_seconds,
+        service_account=settings.trainer_kubernetes_service_account,
+        environment={name: os.environ[name] for name in STORE_ENVIRONMENT if os.environ.get(name)})

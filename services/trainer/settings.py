@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from pydantic import Field, model_validator
 
 from lathe.kit.settings import ServiceSettings
@@ -23,6 +25,14 @@ class TrainerSettings(ServiceSettings):
         5.0, gt=0, description="How long a cancelled worker may take to stop before it is killed.")
     trainer_event_flush_seconds: float = Field(
         0.2, gt=0, description="How often a running job's buffered worker events are written to the log.")
+    trainer_instance: str = Field(
+        default_factory=socket.gethostname, min_length=1, max_length=253,
+        description="This trainer's name among the replicas sharing one database (the pod name on Kubernetes, "
+        "the default being the hostname): the runner a job's lease names. Unique per live trainer; a trainer "
+        "restarted under the same name resumes its own jobs at once instead of waiting for their leases.")
+    trainer_lease_seconds: float = Field(
+        30.0, gt=0, description="How long a trainer's claim on a job holds without renewal (renewed every third "
+        "of it); a job whose trainer died is taken over by another once its lease has expired.")
     trainer_outbox_poll_seconds: float = Field(2.0, gt=0, description="Outbox relay poll interval.")
     trainer_outbox_max_backoff_seconds: float = Field(30.0, gt=0, description="Longest outbox retry delay.")
     trainer_kubernetes_namespace: str = Field(
@@ -35,6 +45,9 @@ class TrainerSettings(ServiceSettings):
         1, ge=1, description="Ranks (GPUs, or CPU processes) per pod; a job's world_size must be a multiple of it.")
     trainer_kubernetes_min_world_size: int = Field(
         2, ge=1, description="The smallest world_size run on Kubernetes; smaller jobs run on this trainer.")
+    trainer_kubernetes_max_world_size: int = Field(
+        64, ge=1, description="The largest world_size accepted for a job run on Kubernetes (such a job is checked "
+        "against this and trainer_kubernetes_ranks_per_pod, not against this trainer's own GPUs and threads).")
     trainer_kubernetes_trainer_address: str = Field(
         "", description="The address pods reach this trainer at; empty means trainer_address (the Service's DNS "
         "name in the cluster).")
@@ -46,7 +59,10 @@ class TrainerSettings(ServiceSettings):
     trainer_kubectl: str = Field("kubectl", description="The kubectl the trainer submits PyTorchJobs with.")
 
     @model_validator(mode="after")
-    def _kubernetes_needs_an_image(self) -> TrainerSettings:
+    def _kubernetes_settings_agree(self) -> TrainerSettings:
         if self.trainer_kubernetes_namespace and not self.trainer_kubernetes_image:
             raise ValueError("trainer_kubernetes_image is required when trainer_kubernetes_namespace is set")
+        if self.trainer_kubernetes_namespace and \
+                self.trainer_kubernetes_max_world_size < self.trainer_kubernetes_min_world_size:
+            raise ValueError("trainer_kubernetes_max_world_size must be at least trainer_kubernetes_min_world_size")
         return self

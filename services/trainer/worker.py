@@ -6,7 +6,9 @@ told to, train with periodic evaluation and checkpoints, stop early or on SIGTER
 the whole validation split and export the model folder. Progress leaves as ``TrainingEvent`` frames on
 file descriptor 1 (stdout is re-pointed at stderr so stray prints cannot corrupt the channel); in a pod of a
 Kubeflow ``PyTorchJob`` (``LATHE_TRAINER_JOB`` set) they stream to the trainer's ``ReportWorkerEvents`` RPC
-instead, and the trainer asking the worker to stop there (a cancel) stops it as a broken pipe does.
+instead, and the trainer asking the worker to stop there (a cancel) stops it as a broken pipe does. A pod's
+spec names no folder of the trainer's: its inputs are staged in the artifact store, and the worker first
+fetches them, verified, into the pod's scratch volume (:mod:`services.trainer.adapters.staging`).
 
 When ``world_size`` > 1 it runs once per rank under ``torchrun`` (see :mod:`services.trainer.distributed`):
 every rank trains its slice of each global batch under DDP, evaluations are sharded and summed over ranks,
@@ -39,6 +41,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from lathe.kit.artifacts import open_store
 from lathe.trainer.v1 import checkpoint_pb2, training_config_pb2, training_event_pb2, training_job_pb2
 from services.trainer import distributed
+from services.trainer.adapters import staging
 from services.trainer.adapters.frames import Sink, open_sink
 from services.trainer.domain.config import metric_goal_minimizes
 from services.trainer.recipes.base import Recipe, RecipeContext
@@ -314,6 +317,15 @@ class Loop:
         return {"uri": folder.uri, "digest": folder.digest.removeprefix("sha256:")}
 
 
+def _report_error(sink: Sink | None, exc: BaseException) -> None:
+    """Report an error before the loop exists as the loop would (an error log event), and on stderr."""
+    traceback.print_exc()
+    if sink is not None:
+        message = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"[:4096]
+        sink.emit(Event(event_time=_now(), log_message=Event.LogMessage(
+            severity=Event.LogMessage.SEVERITY_ERROR, message=message)))
+
+
 def main(argv: list[str]) -> int:
     """Run one attempt of one job; exit 0 on success, 3 when stopped by SIGTERM, 1 on an error."""
     die_with_parent()
@@ -329,6 +341,15 @@ def main(argv: list[str]) -> int:
     else:
         channel.close()
         sink = None
+    if staging.is_staged(spec):
+        # A pod of a PyTorchJob: its inputs are in the artifact store, fetched into the pod's scratch volume.
+        try:
+            spec = staging.localize(spec, staging.scratch_from(os.environ))
+        except Exception as exc:
+            _report_error(sink, exc)
+            if sink is not None:
+                sink.close()
+            return 1
     distributed.init(topology, spec["device"], float(spec.get("distributed_timeout_seconds", 300)))
     loop = Loop(spec, sink, topology)
 

@@ -9,9 +9,15 @@ The training operator injects ``PET_NNODES``, ``PET_NODE_RANK``, ``PET_MASTER_AD
 into each pod, and torchrun reads its rendezvous arguments from those variables, so the rendered command
 names only what Lathe decides (ranks per pod, no torchrun restarts). The worker's spec (the job, its
 resolved configuration, the artifact root) travels in a ConfigMap rendered next to the PyTorchJob and
-mounted read-only. Restarts are the trainer's, as for a local worker: ``runPolicy.backoffLimit`` is 0, and
-the trainer submits each restart as a new attempt (a new ``…-a<attempt>`` PyTorchJob) resuming from the
-job's last checkpoint, so ``max_restarts`` is counted once, in the job.
+mounted read-only. It names no folder of the trainer's, which a pod cannot see: the snapshot's files (and a
+fine-tune's parent version) are staged in the artifact store and named by URI and sha256, and each pod's
+worker fetches them, verified, into its scratch volume, an ``emptyDir`` at :data:`SCRATCH_MOUNT` that is
+also its work folder (the root filesystem is read-only); see :mod:`services.trainer.adapters.staging`. The
+pods get the trainer's own artifact-store settings (:data:`STORE_ENVIRONMENT`) as values and the S3 keys
+from the ``lathe-secrets`` Secret. Restarts are the trainer's, as for a local worker:
+``runPolicy.backoffLimit`` is 0, and the trainer submits each restart as a new attempt (a new
+``…-a<attempt>`` PyTorchJob) resuming from the job's last checkpoint, so ``max_restarts`` is counted once,
+in the job.
 
 How progress reaches the trainer's event log: rank 0 of the Master pod is the only writer, as locally. In a
 pod its ``EventSink`` is :class:`services.trainer.adapters.frames.RemoteEventSink`, a stream to the trainer
@@ -24,26 +30,40 @@ not acknowledged without duplicating anything. Checkpoints and the exported mode
 S3-compatible artifact store (``artifact_root`` must then be an ``s3://`` URI), where any trainer pod can
 resume or register them.
 
-Built and tested on one machine (tests/trainer/integration/test_kubernetes_jobs.py): rendering, submission
-through ``kubectl`` (against a stand-in ``kubectl``), following the PyTorchJob's status conditions, and the
-pod's command run as a local process with the rendered environment, streaming to a real trainer. Not
+Built and tested on one machine (tests/trainer/integration/test_kubernetes_jobs.py): validation of a job
+for the cluster (whole pods, ``trainer_kubernetes_max_world_size``, none of the trainer's own devices),
+rendering, submission through ``kubectl`` (against a stand-in ``kubectl``), following the PyTorchJob's
+status conditions, and the Master pod's command run as a local process with the rendered environment, an
+empty scratch folder of its own and an S3 API server (moto) as the store: it fetches its staged data,
+trains, streams to a real trainer and exports to the bucket, with the trainer's data cache deleted. Not
 exercised (no cluster here): a real API server and training operator (the RBAC in
 deploy/k8s/components/kubeflow-training, the operator's condition names as documented, the PET_* rendezvous
-across pods); and not built: staging the snapshot's split files where pods can read them (the spec names
-the trainer's local data and work folders, which only a pod sharing the trainer's volume sees).
+across pods, Worker pods, the emptyDir and GPU resources as a kubelet applies them), a real S3 or MinIO
+reached from pods, and the image's kubectl (the Dockerfile was not built).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
+from lathe.kit.s3 import STORE_SETTINGS
 from lathe.trainer.v1 import training_config_pb2 as cfg
 from lathe.trainer.v1 import training_job_pb2
+from services.trainer.adapters.staging import SCRATCH_ENV
 
 API_VERSION = "kubeflow.org/v1"
 SPEC_MOUNT = "/etc/lathe/job"
+# The pod's writable scratch volume (an emptyDir; also the image's LATHE_HOME, HOME and working directory):
+# the worker's staged inputs, its work folder.
+SCRATCH_MOUNT = "/var/lib/lathe"
+# The trainer's own environment that pods need as well to reach the artifact store (its credentials come from
+# the lathe-secrets Secret): the endpoint of a non-AWS store, its addressing style, the region.
+STORE_ENVIRONMENT = STORE_SETTINGS
+# Spec keys naming the trainer's folders, which a pod cannot see (a local worker's spec has them).
+LOCAL_PATHS = ("data_dir", "work_dir", "parent_folder")
 # The training operator requires this container name in every replica.
 CONTAINER = "pytorch"
 _DNS_LABEL = re.compile(r"[^a-z0-9-]+")
@@ -57,15 +77,23 @@ def resource_name(job_name: str, attempt: int) -> str:
 
 def render_pytorch_job(job: training_job_pb2.TrainingJob, spec: dict[str, Any], *, image: str, namespace: str,
                        trainer_address: str, ranks_per_pod: int, attempt: int = 1,
-                       service_account: str = "trainer") -> list[dict[str, Any]]:
+                       service_account: str = "trainer",
+                       environment: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """The ConfigMap holding the worker spec and the ``PyTorchJob`` that runs ``job`` over several pods.
 
     ``ranks_per_pod`` is the GPUs (or, for a CPU job, the processes) of one pod; ``world_size`` must be a
-    multiple of it. Raises ``ValueError`` when the job does not split into whole pods.
+    multiple of it. ``spec`` must name its inputs in the artifact store (``staged``), never a trainer path.
+    ``environment`` is added to the pods' as plain values (the artifact store's endpoint and region, see
+    :data:`STORE_ENVIRONMENT`). Raises ``ValueError`` when the job does not split into whole pods or the spec
+    is not staged.
     """
     world = max(job.scheduling.world_size, 1)
     if ranks_per_pod < 1 or world % ranks_per_pod:
         raise ValueError(f"world_size {world} is not a multiple of ranks_per_pod {ranks_per_pod}")
+    local = [key for key in LOCAL_PATHS if spec.get(key)]
+    if local or not spec.get("staged"):
+        raise ValueError("a pod cannot read the trainer's folders: the spec must name its inputs in the artifact "
+                         f"store (staged), not {', '.join(local) or 'nothing'}")
     pods = world // ranks_per_pod
     name = resource_name(job.name, attempt)
     on_gpus = job.scheduling.device_request.kind != cfg.DEVICE_KIND_CPU
@@ -85,7 +113,11 @@ def render_pytorch_job(job: training_job_pb2.TrainingJob, spec: dict[str, Any], 
                                                                      "key": "s3-access-key-id"}}},
         {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": "lathe-secrets",
                                                                          "key": "s3-secret-access-key"}}},
+        # The worker fetches its staged inputs into the scratch volume (the root filesystem is read-only).
+        {"name": SCRATCH_ENV, "value": SCRATCH_MOUNT},
     ]
+    env.extend({"name": name, "value": value} for name, value in sorted((environment or {}).items())
+               if name in STORE_ENVIRONMENT and value)
     if not on_gpus:
         env.append({"name": "OMP_NUM_THREADS", "value": str(max(1, int(spec.get("threads", 1))))})
     resources: dict[str, Any] = {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"memory": "32Gi"}}
@@ -102,7 +134,7 @@ def render_pytorch_job(job: training_job_pb2.TrainingJob, spec: dict[str, Any], 
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                             "capabilities": {"drop": ["ALL"]}},
         "volumeMounts": [{"name": "spec", "mountPath": SPEC_MOUNT, "readOnly": True},
-                         {"name": "scratch", "mountPath": "/var/lib/lathe"},
+                         {"name": "scratch", "mountPath": SCRATCH_MOUNT},
                          {"name": "tmp", "mountPath": "/tmp"},
                          {"name": "shm", "mountPath": "/dev/shm"}],
     }

@@ -1,16 +1,18 @@
 """Jobs run as Kubeflow ``PyTorchJob``s: submitting an attempt, receiving its rank 0's events, following it.
 
 When the trainer is configured for Kubernetes (``LATHE_TRAINER_KUBERNETES_NAMESPACE``), a job whose
-``world_size`` reaches ``trainer_kubernetes_min_world_size`` is not started on the trainer's own devices: the
-scheduler renders the attempt as a ConfigMap (the worker's spec) and a ``PyTorchJob``
-(:func:`services.trainer.adapters.kubeflow.render_pytorch_job`) and :class:`RemoteWorkers` submits them
-through a :class:`Cluster`. Rank 0 of the Master pod streams its events back over ``ReportWorkerEvents``
-(:class:`services.trainer.adapters.frames.RemoteEventSink`); :meth:`RemoteWorkers.receive` appends them
-through the same ``JobStore.append`` as a local worker's frames, numbered so a resent copy is dropped. The
-attempt's progress and result are the worker's events; :meth:`RemoteWorkers.follow` polls the
-``PyTorchJob``'s status only to notice an attempt that ended without a terminal event (a pod that crashed,
-was evicted or deleted), which the scheduler then restarts from the last checkpoint or fails, as it does a
-local worker that exits.
+``world_size`` reaches ``trainer_kubernetes_min_world_size`` is not started on the trainer's own devices
+(CreateTrainingJob validated it against the cluster's limits,
+:class:`services.trainer.domain.config.ClusterLimits`, instead of them): the scheduler stages the attempt's
+inputs in the artifact store (:mod:`services.trainer.adapters.staging`), renders it as a ConfigMap (the
+worker's spec) and a ``PyTorchJob`` (:func:`services.trainer.adapters.kubeflow.render_pytorch_job`), and
+:class:`RemoteWorkers` submits them through a :class:`Cluster`. Rank 0 of the Master pod streams its events
+back over ``ReportWorkerEvents`` (:class:`services.trainer.adapters.frames.RemoteEventSink`);
+:meth:`RemoteWorkers.receive` appends them through the same ``JobStore.append`` as a local worker's frames,
+numbered so a resent copy is dropped. The attempt's progress and result are the worker's events;
+:meth:`RemoteWorkers.follow` polls the ``PyTorchJob``'s status only to notice an attempt that ended without a
+terminal event (a pod that crashed, was evicted or deleted), which the scheduler then restarts from the last
+checkpoint or fails, as it does a local worker that exits.
 
 Restarts are the trainer's, as locally: the ``PyTorchJob`` has ``backoffLimit`` 0, and each restart is a new
 attempt (a new ``PyTorchJob`` named ``…-a<attempt>``) that resumes from the job's last checkpoint; a worker
@@ -18,8 +20,10 @@ of an older attempt is refused (FAILED_PRECONDITION) and stops.
 
 :class:`KubectlCluster` is the only :class:`Cluster`: ``kubectl create -f -``, ``kubectl get -o json`` and
 ``kubectl delete`` with the trainer pod's service account (RBAC in deploy/k8s/components/kubeflow-training).
-No cluster exists where this was written: the kubectl calls and the training operator's status conditions
-are implemented from their documentation and tested against a stand-in ``kubectl`` only.
+The trainer image carries a pinned kubectl (the Dockerfile's ``kubectl`` stage, checked against its
+published sha256). No cluster exists where this was written: the kubectl calls and the training operator's
+status conditions are implemented from their documentation and tested against a stand-in ``kubectl`` only,
+with the pod's command run as a local process (tests/trainer/integration/test_kubernetes_jobs.py).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -38,6 +42,7 @@ from lathe.trainer.v1 import trainer_service_pb2, training_config_pb2, training_
 from services.trainer.adapters import kubeflow
 from services.trainer.adapters.store import JobStore
 from services.trainer.adapters.tables import training_events
+from services.trainer.domain.config import ClusterLimits
 from services.trainer.domain.events import TERMINAL
 
 _log = structlog.get_logger("lathe.trainer.remote")
@@ -161,22 +166,29 @@ class RemoteWorkers:
     """The attempts this trainer runs on Kubernetes: submission, their workers' event streams, their status."""
 
     def __init__(self, store: JobStore, cluster: Cluster, *, namespace: str, image: str, trainer_address: str,
-                 ranks_per_pod: int = 1, min_world_size: int = 2, poll_seconds: float = 10.0,
-                 service_account: str = "trainer") -> None:
+                 limits: ClusterLimits, poll_seconds: float = 10.0, service_account: str = "trainer",
+                 environment: Mapping[str, str] | None = None) -> None:
         self.store = store
         self.cluster = cluster
         self.namespace = namespace
         self.image = image
         self.trainer_address = trainer_address
-        self.ranks_per_pod = ranks_per_pod
-        self.min_world_size = min_world_size
+        # Which jobs run here, in pods of how many ranks (the same limits CreateTrainingJob validated them with).
+        self.limits = limits
         self.poll_seconds = poll_seconds
         self.service_account = service_account
+        # The trainer's artifact-store settings the pods need too (kubeflow.STORE_ENVIRONMENT).
+        self.environment = dict(environment or {})
         self.runs: dict[str, RemoteRun] = {}
+
+    @property
+    def ranks_per_pod(self) -> int:
+        """The ranks (GPUs, or CPU processes) of one pod."""
+        return self.limits.ranks_per_pod
 
     def takes(self, job: training_job_pb2.TrainingJob) -> bool:
         """Whether ``job`` runs on Kubernetes rather than on the trainer's own devices."""
-        return max(job.scheduling.world_size, 1) >= self.min_world_size
+        return self.limits.takes(job.scheduling.world_size)
 
     @staticmethod
     def on_gpus(job: training_job_pb2.TrainingJob) -> bool:
@@ -187,7 +199,8 @@ class RemoteWorkers:
         """Render and create the attempt's ConfigMap (the worker's spec) and ``PyTorchJob``."""
         objects = kubeflow.render_pytorch_job(
             job, spec, image=self.image, namespace=self.namespace, trainer_address=self.trainer_address,
-            ranks_per_pod=self.ranks_per_pod, attempt=run.attempt, service_account=self.service_account)
+            ranks_per_pod=self.ranks_per_pod, attempt=run.attempt, service_account=self.service_account,
+            environment=self.environment)
         await self.cluster.create(objects)
 
     def adopt(self, job_id: str, attempt: int, *, acknowledged: int | None = None) -> RemoteRun:

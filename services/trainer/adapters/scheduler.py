@@ -5,6 +5,15 @@ priority then creation on free devices, watches each worker (its event frames, i
 workers from the last checkpoint per ``max_restarts``, and on start-up resumes the jobs that were RUNNING
 when the service stopped, without consuming a restart.
 
+Several trainers (replicas, one per GPU node) may share the database: a job runs on the trainer its lease names
+(``training_jobs.runner``, this trainer's ``instance``). A trainer starts a queued job only after a conditional
+UPDATE has made it the runner (the loser of a race skips the job), renews the leases of its jobs every third of
+``lease_seconds``, and logs a start only while it still holds the lease. At start-up it resumes its own RUNNING
+jobs and those whose lease expired, and every ``lease_seconds`` it takes over the RUNNING jobs of trainers that
+died (their leases expired): relaunched from the last checkpoint, or a PyTorchJob adopted, as at a restart.
+A job another live trainer runs is left to it; cancelling it here asks that trainer, which sees the cancel when
+it next renews the lease.
+
 A job with ``world_size`` N > 1 needs N devices at once: N free GPUs (one rank each, pinned through
 ``CUDA_VISIBLE_DEVICES``), or, on the CPU, one free CPU device that hosts all N ranks with the device's torch
 threads split between them (``cpu_threads // N`` each, at least one; so a CPU job never asks for more ranks
@@ -16,11 +25,12 @@ restarted from its last checkpoint or failed per ``max_restarts``. The ranks' pr
 (``trainer_distributed_timeout_seconds``), so a rank left waiting on a dead peer raises instead of hanging.
 
 When the trainer is configured for Kubernetes (:mod:`services.trainer.adapters.remote`), a job large enough
-runs as a Kubeflow ``PyTorchJob`` instead, on no device of the trainer's: the same spec is submitted with the
-attempt, rank 0 streams its events back over ``ReportWorkerEvents``, and an attempt whose pods end without a
-terminal event is restarted from the last checkpoint (a new attempt, a new ``PyTorchJob``) or failed per
-``max_restarts``, as a local worker that exits. A job left RUNNING on Kubernetes when the service stopped is
-adopted at the next start (its pods kept running), not relaunched.
+runs as a Kubeflow ``PyTorchJob`` instead, on no device of the trainer's: the spec is submitted with the
+attempt, its inputs staged in the artifact store rather than named by the trainer's paths
+(:mod:`services.trainer.adapters.staging`), rank 0 streams its events back over ``ReportWorkerEvents``, and
+an attempt whose pods end without a terminal event is restarted from the last checkpoint (a new attempt, a
+new ``PyTorchJob``) or failed per ``max_restarts``, as a local worker that exits. A job left RUNNING on
+Kubernetes when the service stopped is adopted at the next start (its pods kept running), not relaunched.
 """
 
 from __future__ import annotations
@@ -45,23 +55,32 @@ import structlog
 from google.rpc import code_pb2, status_pb2
 
 from lathe.corpus.v1 import corpus_service_pb2, snapshot_pb2
-from lathe.kit.artifacts import ChecksumMismatch, FolderRef, fetch_folder
+from lathe.kit.artifacts import ChecksumMismatch, FolderRef, fetch_folder, open_store
 from lathe.kit.errors import DataLoss, FailedPrecondition, NotFound
 from lathe.kit.manifest import FileEntry
 from lathe.kit.peers import Peers
 from lathe.registry.v1 import model_version_pb2, registry_service_pb2
 from lathe.trainer.v1 import training_config_pb2 as cfg
 from lathe.trainer.v1 import training_event_pb2, training_job_pb2
+from services.trainer.adapters import staging
 from services.trainer.adapters.frames import HEADER, JOB_ENV, MAX_FRAME
 from services.trainer.adapters.remote import RemoteRun, RemoteWorkers
 from services.trainer.adapters.store import JobStore
 from services.trainer.domain.config import total_steps
+from services.trainer.domain.events import TERMINAL
 from services.trainer.recipes import qa_data
 
 _log = structlog.get_logger("lathe.trainer.scheduler")
 Event = training_event_pb2.TrainingEvent
 State = training_job_pb2.TrainingJob.State
 REPO_ROOT = Path(__file__).resolve().parents[3]
+# The files of a snapshot's folder in the data cache (written by Scheduler._prepare_data); derived files
+# beside them (token caches) are rebuilt where they are needed.
+SNAPSHOT_FILES = ("train.txt", "validation.txt", qa_data.QA_FILE)
+
+
+class LeaseLost(Exception):
+    """This trainer's claim on a job lapsed and another trainer took the job over before the launch was logged."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +134,8 @@ class Scheduler:
 
     def __init__(self, store: JobStore, peers: Peers, *, devices: list[Device], home: Path, artifact_root: str,
                  cpu_threads: int, cancel_grace_seconds: float, flush_interval: float,
-                 distributed_timeout_seconds: float = 300.0, remote: RemoteWorkers | None = None) -> None:
+                 distributed_timeout_seconds: float = 300.0, remote: RemoteWorkers | None = None,
+                 instance: str = "", lease_seconds: float = 30.0) -> None:
         self.store = store
         self.peers = peers
         self.devices = devices
@@ -133,24 +153,37 @@ class Scheduler:
         self._task: asyncio.Task | None = None
         self._stopping = False
         self._recover: list[str] = []
+        # Replicas share the database: a job runs where its lease names this trainer (``training_jobs.runner``).
+        self.instance = instance or socket.gethostname()
+        self.lease_seconds = lease_seconds
+        self._owned: set[str] = set()  # jobs claimed here and not ended: the heartbeat renews their leases
+        self._lost: set[str] = set()  # jobs another trainer took over from this one (their leases had expired)
+        self._heartbeat: asyncio.Task | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Recover jobs left RUNNING or CANCELLING by a previous run, then start scheduling."""
-        for job_id, _, _ in await self.store.jobs_in([State.STATE_CANCELLING]):
-            job, _, _ = await self.store.get(job_id)
-            await self.store.append(job_id, [Event(job_cancelled=Event.JobCancelled(step=job.step))])
-        self._recover = [job_id for job_id, _, _ in await self.store.jobs_in([State.STATE_RUNNING])]
+        """Recover the jobs left RUNNING or CANCELLING by this trainer's previous run, or by a trainer that died
+        (their leases expired), then start scheduling and renewing leases. Jobs another live trainer runs are
+        left to it."""
+        await self._finish_cancelling()
+        self._recover = []
+        for job_id in await self.store.claimable([State.STATE_RUNNING], self.instance):
+            # A PyTorchJob is adopted before the service answers, so its worker's next report finds it here.
+            if not await self._adopt_remote(job_id):
+                self._recover.append(job_id)
         self._task = asyncio.create_task(self._run(), name="trainer-scheduler")
+        self._heartbeat = asyncio.create_task(self._renew_leases(), name="trainer-leases")
 
     async def stop(self) -> None:
-        """Stop scheduling and kill the workers; their jobs stay RUNNING and resume at the next start."""
+        """Stop scheduling and kill the workers; their jobs stay RUNNING and resume at the next start (of this
+        trainer, or sooner on another replica)."""
         self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._heartbeat):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.remote is not None:
             for task in self.remote.stop():
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -162,6 +195,12 @@ class Scheduler:
             if worker.task is not None:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await worker.task
+        # The jobs stay RUNNING but nobody runs them now (a PyTorchJob's pods run on, with nobody following):
+        # their leases end here rather than a lease period later, so the other replicas take them over at their
+        # next look (at most a lease period) instead of waiting for a renewal that will not come. The runner stays
+        # this trainer, so a trainer restarted under the same name resumes them at once, as before replicas.
+        with contextlib.suppress(Exception):
+            await self.store.renew(self.instance, sorted(self._owned), 0)
         self.store.forget()
 
     def wake(self) -> None:
@@ -172,6 +211,92 @@ class Scheduler:
         """The process id of the job's worker, if one runs."""
         worker = self.workers.get(job_id)
         return worker.process.pid if worker else None
+
+    # ------------------------------------------------------------------ leases
+
+    async def _renew_leases(self) -> None:
+        """Every third of a lease period renew the leases of the jobs claimed here (and act on what other replicas
+        did to them); every lease period look for jobs whose trainer died, to take them over."""
+        loop = asyncio.get_running_loop()
+        next_scan = loop.time() + self.lease_seconds  # start() has just looked
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                await self._renew_once()
+                if loop.time() >= next_scan:
+                    next_scan = loop.time() + self.lease_seconds
+                    await self._take_over()
+            except Exception:
+                _log.exception("lease_renewal_failed", instance=self.instance)
+
+    async def _renew_once(self) -> None:
+        owned = sorted(self._owned)
+        now = await self.store.renew(self.instance, owned, self.lease_seconds)
+        for job_id in owned:
+            if job_id not in self._owned:
+                continue  # it ended meanwhile
+            state, runner = now.get(job_id, (State.STATE_UNSPECIFIED, ""))
+            if runner != self.instance:
+                self._lose(job_id, runner)
+            elif state in TERMINAL:
+                self._owned.discard(job_id)
+                worker = self.workers.get(job_id)
+                if worker is not None and not worker.succeeded and not worker.cancel_requested:
+                    await self.cancel(job_id)  # it was ended through another replica (a cancel, say)
+            elif state == State.STATE_CANCELLING:
+                await self._cancel_owned(job_id)
+
+    async def _cancel_owned(self, job_id: str) -> None:
+        """Stop the worker of a job of this trainer's that was cancelled through another replica; end it as
+        cancelled at once when nothing of it runs here."""
+        worker = self.workers.get(job_id)
+        run = self.remote.runs.get(job_id) if self.remote is not None else None
+        if worker is not None or run is not None:
+            requested = worker.cancel_requested if worker is not None else bool(run and run.cancel_requested)
+            if not requested:
+                await self.cancel(job_id)
+            return
+        job, _, _ = await self.store.get(job_id)
+        await self.store.append(job_id, [Event(job_cancelled=Event.JobCancelled(step=job.step))],
+                                only_if=lambda j: j.state == State.STATE_CANCELLING)
+        self._owned.discard(job_id)
+
+    def _lose(self, job_id: str, runner: str) -> None:
+        """This trainer's lease on the job lapsed (renewals failed for a lease period) and another trainer took
+        it over: stop the worker here, writing nothing more to its log; a PyTorchJob's pods stay to the other."""
+        _log.error("job_lease_lost", job=job_id, instance=self.instance, runner=runner or None)
+        self._owned.discard(job_id)
+        self._lost.add(job_id)
+        worker = self.workers.get(job_id)
+        if worker is not None:
+            with contextlib.suppress(ProcessLookupError):
+                worker.process.kill()
+        run = self.remote.runs.get(job_id) if self.remote is not None else None
+        if run is not None and self.remote is not None:
+            self.remote.forget(run)
+            run.poke.set()
+
+    async def _take_over(self) -> None:
+        """Queue for recovery the RUNNING jobs whose lease expired (their trainer died, or stopped), and end the
+        CANCELLING ones nobody runs any more."""
+        await self._finish_cancelling()
+        orphans = [job_id for job_id in await self.store.claimable([State.STATE_RUNNING], self.instance)
+                   if job_id not in self._owned and job_id not in self._recover]
+        if orphans:
+            _log.warning("jobs_taken_over", jobs=orphans, instance=self.instance)
+            self._recover.extend(orphans)
+            self.wake()
+
+    async def _finish_cancelling(self) -> None:
+        """End as cancelled the jobs left CANCELLING with nobody running them: this trainer's own from its
+        previous run, and those of a trainer that died (their workers died with it)."""
+        for job_id in await self.store.claimable([State.STATE_CANCELLING], self.instance):
+            if job_id in self._owned or not await self._claim(job_id, [State.STATE_CANCELLING]):
+                continue
+            job, _, _ = await self.store.get(job_id)
+            await self.store.append(job_id, [Event(job_cancelled=Event.JobCancelled(step=job.step))],
+                                    only_if=lambda j: j.state == State.STATE_CANCELLING)
+            self._owned.discard(job_id)
 
     async def _run(self) -> None:
         while True:
@@ -210,19 +335,25 @@ class Scheduler:
     async def _schedule(self) -> None:
         while self._recover:
             job_id = self._recover[0]
-            job, _, attempt = await self.store.get(job_id)
-            if self.remote is not None and self.remote.takes(job):
-                self._recover.pop(0)  # its pods kept running: follow them again, do not relaunch
-                self._follow_remote(self.remote.adopt(job_id, attempt))
+            job, _, _ = await self.store.get(job_id)
+            if job_id in self._owned:  # already resumed here (listed twice by a takeover scan meanwhile)
+                self._recover.pop(0)
+                continue
+            if self.runs_remotely(job):
+                self._recover.pop(0)
+                await self._adopt_remote(job_id)
                 continue
             devices = self._free_devices(job)
             if devices is None:
                 return
             self._recover.pop(0)
             await self._launch(job_id, devices, reason=Event.WorkerRestarted.REASON_SERVICE_RESTARTED)
-        for job_id, _, _ in await self.store.jobs_in([State.STATE_QUEUED]):
+        # Queued jobs no other trainer is starting; the claim in _launch settles a race for the same one.
+        for job_id in await self.store.claimable([State.STATE_QUEUED], self.instance):
             if self._stopping:
                 return
+            if job_id in self._owned:
+                continue
             job, _, _ = await self.store.get(job_id)
             devices = [] if self.runs_remotely(job) else self._free_devices(job)
             if devices is None:
@@ -233,17 +364,56 @@ class Scheduler:
 
     async def _launch(self, job_id: str, devices: list[Device], *, reason: int | None = None, exit_code: int = 0,
                       last_step: int = 0, cause: str = "") -> None:
-        """Start the job's next attempt on ``devices`` (none: as a PyTorchJob); fail the job if that fails."""
+        """Start the job's next attempt on ``devices`` (none: as a PyTorchJob) once this trainer holds its lease
+        (a queued job's first start, or a restart, a recovery or a takeover of a running one); fail the job if
+        the launch fails, which ends the lease with the job."""
+        if not await self._claim(job_id, [State.STATE_QUEUED] if reason is None else [State.STATE_RUNNING]):
+            self._release(job_id, devices)  # a restart's devices, still held by its ended worker
+            return  # another trainer runs it, or it moved on meanwhile
         for device in devices:
             self.busy[device.name] = job_id
         try:
             await self._launch_on(job_id, devices, reason=reason, exit_code=exit_code, last_step=last_step,
                                   cause=cause)
+        except LeaseLost:
+            _log.warning("job_lease_lost_while_launching", job=job_id, instance=self.instance)
+            self._release(job_id, devices)
+            self._owned.discard(job_id)
         except Exception as exc:
             self._release(job_id, devices)
+            self._owned.discard(job_id)
             _log.exception("worker_launch_failed", job=job_id)
             await self._fail(job_id, "WORKER_LAUNCH_FAILED", f"could not start the worker: {exc}", last_step)
             self.wake()
+
+    async def _adopt_remote(self, job_id: str) -> bool:
+        """Follow again a RUNNING job's PyTorchJob (its pods kept running: not relaunched) once this trainer holds
+        the job's lease; False when the job does not run on Kubernetes."""
+        job, _, _ = await self.store.get(job_id)
+        if not self.runs_remotely(job):
+            return False
+        if await self._claim(job_id, [State.STATE_RUNNING]):
+            _, _, attempt = await self.store.get(job_id)
+            assert self.remote is not None
+            self._follow_remote(self.remote.adopt(job_id, attempt))
+        return True
+
+    async def _claim(self, job_id: str, states: list[int]) -> bool:
+        """Take (or keep) the job's lease for this trainer if it is in ``states`` and no other live trainer holds
+        it (:meth:`JobStore.claim`); False otherwise, and then the job is not this trainer's to run."""
+        try:
+            claimed = await self.store.claim(job_id, self.instance, states, self.lease_seconds)
+        except Exception:
+            _log.exception("job_claim_failed", job=job_id)
+            claimed = False
+        if claimed:
+            self._owned.add(job_id)
+            self._lost.discard(job_id)
+        else:
+            # Not renewed any more: a job of this trainer's whose restart could not be claimed is taken over,
+            # after its lease, by the next takeover scan (here or on another replica).
+            self._owned.discard(job_id)
+        return claimed
 
     def _release(self, job_id: str, devices: list[Device]) -> None:
         for device in devices:
@@ -267,7 +437,6 @@ class Scheduler:
         threads = max(1, self.cpu_threads // (world if remote is None else remote.ranks_per_pod))
         data_dir = await self._prepare_data(job)
         resume = await self.store.last_checkpoint(job_id)
-        parent_folder = await self._parent_folder(job) if job.parent_model_version else None
         train_tokens = qa_data.training_questions(data_dir) if job.recipe in qa_data.QA_RECIPES \
             else (data_dir / "train.txt").stat().st_size
         steps = total_steps(job, train_tokens)
@@ -277,10 +446,12 @@ class Scheduler:
         spec = {"job": base64.b64encode(job.SerializeToString()).decode(), "job_name": job.name,
                 "attempt": attempt, "device": "cuda" if device.kind == cfg.DEVICE_KIND_CUDA else "cpu",
                 "device_name": device.name, "devices": rank_devices, "world_size": world, "threads": threads,
-                "distributed_timeout_seconds": self.distributed_timeout, "data_dir": str(data_dir),
-                "artifact_root": self.artifact_root, "work_dir": str(work_dir),
-                "resume": resume, "parent_folder": str(parent_folder) if parent_folder else None,
-                "total_steps": steps}
+                "distributed_timeout_seconds": self.distributed_timeout, "artifact_root": self.artifact_root,
+                "resume": resume, "total_steps": steps}
+        # A local worker reads the trainer's folders; a PyTorchJob's pods see none of them, so their inputs go
+        # through the artifact store and the worker fetches them into its pod's scratch volume.
+        spec.update(await self._local_inputs(job, data_dir, work_dir) if remote is None
+                    else {"staged": await self._staged_inputs(job, data_dir)})
         spec_path = work_dir / f"attempt-{attempt}.json"
         spec_path.write_text(json.dumps(spec))
         if remote is not None:
@@ -306,7 +477,12 @@ class Scheduler:
         events = _start_events(job, reason=reason, exit_code=exit_code, last_step=last_step, cause=cause,
                                resume=resume, rank_devices=rank_devices, steps=steps, pid=process.pid,
                                host=socket.gethostname())
-        await self.store.append(job_id, events, attempt=attempt)
+        if await self.store.append(job_id, events, attempt=attempt, runner=self.instance) is None:
+            self.workers.pop(job_id, None)
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+            raise LeaseLost(job_id)
         worker.task = asyncio.create_task(self._supervise(worker, stderr_path), name=f"worker-{job_id}")
         _log.info("worker_started", job=job_id, devices=rank_devices, pid=process.pid, attempt=attempt,
                   world_size=world)
@@ -322,9 +498,12 @@ class Scheduler:
             # Held until the attempt is logged as started, so the worker's first events are stamped with it.
             async with run.lock:
                 await self.remote.submit(job, spec, run)
-                await self.store.append(job_id, _start_events(
-                    job, reason=reason, exit_code=exit_code, last_step=last_step, cause=cause, resume=resume,
-                    rank_devices=rank_devices, steps=steps, pid=0, host=run.name), attempt=attempt)
+                if await self.store.append(job_id, _start_events(
+                        job, reason=reason, exit_code=exit_code, last_step=last_step, cause=cause, resume=resume,
+                        rank_devices=rank_devices, steps=steps, pid=0, host=run.name), attempt=attempt,
+                        runner=self.instance) is None:
+                    await self.remote.kill(run)
+                    raise LeaseLost(job_id)
         except BaseException:
             self.remote.forget(run)
             raise
@@ -342,7 +521,7 @@ class Scheduler:
         assert remote is not None
         try:
             ended = await remote.follow(run)
-            if self._stopping:
+            if self._stopping or run.job_id in self._lost:  # a job taken over elsewhere keeps its pods
                 return
             if ended is None:
                 await remote.finish(run)
@@ -430,9 +609,27 @@ class Scheduler:
         return target
 
     async def _parent_folder(self, job: training_job_pb2.TrainingJob) -> Path:
-        version = await self.peers.registry().GetModelVersion(
+        return await self.version_folder(await self._parent_version(job))
+
+    async def _parent_version(self, job: training_job_pb2.TrainingJob) -> model_version_pb2.ModelVersion:
+        return await self.peers.registry().GetModelVersion(
             registry_service_pb2.GetModelVersionRequest(name=job.parent_model_version))
-        return await self.version_folder(version)
+
+    async def _local_inputs(self, job: training_job_pb2.TrainingJob, data_dir: Path, work_dir: Path) -> dict[str, Any]:
+        """The folders a worker on this trainer reads: the data cache, the parent version, the job's work folder."""
+        parent_folder = await self._parent_folder(job) if job.parent_model_version else None
+        return {"data_dir": str(data_dir), "work_dir": str(work_dir),
+                "parent_folder": str(parent_folder) if parent_folder else None}
+
+    async def _staged_inputs(self, job: training_job_pb2.TrainingJob, data_dir: Path) -> dict[str, Any]:
+        """The snapshot's files, stored in the artifact store, and the parent version's folder by URI and digest:
+        what a PyTorchJob's worker fetches (:mod:`services.trainer.adapters.staging`)."""
+        parent = None
+        if job.parent_model_version:
+            version = await self._parent_version(job)
+            parent = (version.artifact_uri, version.manifest.digest)
+        return await asyncio.to_thread(staging.stage, open_store(self.artifact_root), data_dir, SNAPSHOT_FILES,
+                                       parent=parent)
 
     # ------------------------------------------------------------------ supervising
 
@@ -446,6 +643,11 @@ class Scheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
         if self._stopping:
+            return
+        if worker.job_id in self._lost:  # another trainer took the job over: its log is that trainer's to write
+            self.workers.pop(worker.job_id, None)
+            self._release(worker.job_id, worker.devices)
+            self.wake()
             return
         await self._flush(worker)
         self.workers.pop(worker.job_id, None)
@@ -465,7 +667,8 @@ class Scheduler:
             detail = detail or worker.last_error or _stderr_tail(stderr_path)
             reason = "RESTARTS_EXHAUSTED" if job.scheduling.max_restarts else "WORKER_CRASHED"
             await self._fail(worker.job_id, reason, f"the worker {_exit_text(code)}: {detail}".strip(), job.step)
-        if device_freed:
+        if device_freed:  # the job ended: its lease needs no more renewing
+            self._owned.discard(worker.job_id)
             self._release(worker.job_id, worker.devices)
             self.wake()
 
@@ -517,10 +720,12 @@ class Scheduler:
     # ------------------------------------------------------------------ cancelling
 
     async def cancel(self, job_id: str) -> bool:
-        """Ask the job's worker to stop (SIGTERM), and kill it after the grace period; False if none runs."""
+        """Ask the job's worker to stop (SIGTERM), and kill it after the grace period; False if none runs. True
+        as well when another live trainer runs the job: that trainer stops its worker when it next renews the
+        job's lease, within a third of a lease period, and logs the cancellation."""
         worker = self.workers.get(job_id)
         if worker is None:
-            return self._cancel_remote(job_id)
+            return self._cancel_remote(job_id) or await self.store.runs_elsewhere(job_id, self.instance)
         worker.cancel_requested = True
         with contextlib.suppress(ProcessLookupError):
             worker.process.send_signal(signal.SIGTERM)

@@ -14,11 +14,11 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lathe.kit.db import Database
@@ -86,6 +86,9 @@ class JobStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._locks: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
+        # The jobs this trainer holds the lease of (their worker's events are appended here) and their latest
+        # state: only those are cached, since a job another replica runs changes without this one hearing of it.
+        self._held: set[str] = set()
         self._cache: dict[str, tuple[TrainingJob, int]] = {}
         self._channels: dict[str, JobChannel] = {}
         self.side_effects: list[SideEffect] = []
@@ -208,19 +211,22 @@ class JobStore:
                 "payload": event.SerializeToString()}
 
     async def append(self, job_id: str, new_events: list[Event], *, attempt: int | None = None,
-                     only_if: Callable[[TrainingJob], bool] | None = None) -> TrainingJob | None:
+                     only_if: Callable[[TrainingJob], bool] | None = None,
+                     runner: str | None = None) -> TrainingJob | None:
         """Append events to the job's log (and apply them) in one transaction; returns the job after them.
 
         ``attempt`` sets the job's current worker attempt first (a launch); ``only_if`` skips the append (and
-        returns None) unless the job, read under the lock, satisfies it.
+        returns None) unless the job, read under the lock, satisfies it; so does ``runner`` unless that trainer
+        still holds the job's claim (:meth:`claim`): a launch whose lease lapsed and was taken over meanwhile
+        must not log a start, and the row lock makes the check and the start one step against a rival claim.
         """
         async with self._locks[job_id]:
-            job, _, current_attempt = await self.get(job_id)
-            if only_if is not None and not only_if(job):
-                return None
-            if attempt is not None:
-                current_attempt = attempt
             async with self._db.sessions.begin() as session:
+                job, current_attempt, holder = await self._read_locked(session, job_id)
+                if (only_if is not None and not only_if(job)) or (runner is not None and holder != runner):
+                    return None
+                if attempt is not None:
+                    current_attempt = attempt
                 sequence = job.last_event_sequence
                 for event in new_events:
                     sequence += 1
@@ -242,9 +248,11 @@ class JobStore:
                     values["start_time"] = job.start_time.ToDatetime(UTC)
                 if job.HasField("end_time"):
                     values["end_time"] = job.end_time.ToDatetime(UTC)
+                if job.state in domain.TERMINAL:
+                    values["lease_expire_time"] = None  # an ended job needs no claim (its runner stays on record)
                 await session.execute(update(training_jobs).where(training_jobs.c.job_id == job_id).values(**values))
             terminal = job.state in domain.TERMINAL
-            if terminal:
+            if terminal or job_id not in self._held:
                 self._cache.pop(job_id, None)
             else:
                 self._cache[job_id] = (job, current_attempt)
@@ -253,6 +261,88 @@ class JobStore:
             copy = TrainingJob()
             copy.CopyFrom(job)
             return copy
+
+    async def _read_locked(self, session: AsyncSession, job_id: str) -> tuple[TrainingJob, int, str | None]:
+        """The job, its attempt and its runner as committed, its row locked until ``session`` ends (PostgreSQL;
+        SQLite serializes writers anyway): a replica sharing the database may have appended since this one cached
+        it, and two appends must never number their events alike."""
+        t = training_jobs
+        row = (await session.execute(select(t.c.resource, t.c.attempt, t.c.last_event_sequence, t.c.runner)
+                                     .where(t.c.job_id == job_id).with_for_update())).first()
+        if row is None:
+            raise NotFound(f"trainingJobs/{job_id} does not exist", reason="TRAINING_JOB_NOT_FOUND",
+                           metadata={"name": f"trainingJobs/{job_id}"})
+        cached = self._cache.get(job_id)
+        if cached is not None and cached[0].last_event_sequence == row.last_event_sequence:
+            job = TrainingJob()
+            job.CopyFrom(cached[0])
+            return job, cached[1], row.runner
+        return TrainingJob.FromString(row.resource), row.attempt, row.runner
+
+    # ------------------------------------------------------------------ leases (which trainer runs a job)
+
+    async def claim(self, job_id: str, runner: str, states: list[int], lease_seconds: float) -> bool:
+        """Make ``runner`` the job's runner for ``lease_seconds`` if the job is in ``states`` and unclaimed, or
+        claimed by ``runner`` already, or its lease has expired (its runner died); False when another live
+        trainer holds it or the job has moved on. One conditional UPDATE, so of two trainers racing for a job
+        exactly one wins."""
+        t = training_jobs
+        now = utcnow()
+        async with self._db.sessions.begin() as session:
+            result = await session.execute(update(t).where(
+                t.c.job_id == job_id, t.c.state.in_(states),
+                or_(t.c.runner.is_(None), t.c.runner == runner, t.c.lease_expire_time.is_(None),
+                    t.c.lease_expire_time < now))
+                .values(runner=runner, lease_expire_time=now + timedelta(seconds=lease_seconds)))
+        self._cache.pop(job_id, None)  # another runner may have written the job since this trainer cached it
+        if result.rowcount != 1:
+            self._held.discard(job_id)
+            return False
+        self._held.add(job_id)
+        return True
+
+    async def renew(self, runner: str, job_ids: list[str], lease_seconds: float) -> dict[str, tuple[int, str]]:
+        """Extend ``runner``'s leases on ``job_ids`` (those it still holds and that have not ended); returns
+        ``job_id -> (state, runner)`` of each of them as it is now, so the caller sees the ones it lost."""
+        if not job_ids:
+            return {}
+        t = training_jobs
+        now = utcnow()
+        async with self._db.sessions.begin() as session:
+            await session.execute(update(t).where(
+                t.c.job_id.in_(job_ids), t.c.runner == runner, t.c.state.not_in(list(domain.TERMINAL)))
+                .values(lease_expire_time=now + timedelta(seconds=lease_seconds)))
+            rows = (await session.execute(select(t.c.job_id, t.c.state, t.c.runner, t.c.last_event_sequence)
+                                          .where(t.c.job_id.in_(job_ids)))).all()
+        for row in rows:
+            cached = self._cache.get(row.job_id)
+            if cached is not None and cached[0].last_event_sequence != row.last_event_sequence:
+                self._cache.pop(row.job_id, None)  # another replica appended to it (a cancel, say)
+            if row.runner != runner or row.state in domain.TERMINAL:
+                self._held.discard(row.job_id)
+                self._cache.pop(row.job_id, None)
+        return {r.job_id: (r.state, r.runner or "") for r in rows}
+
+    async def runs_elsewhere(self, job_id: str, runner: str) -> bool:
+        """Whether a trainer other than ``runner`` holds a live lease on the job."""
+        t = training_jobs
+        async with self._db.sessions() as session:
+            row = (await session.execute(select(t.c.runner, t.c.lease_expire_time)
+                                         .where(t.c.job_id == job_id))).first()
+        return row is not None and row.runner not in (None, runner) and row.lease_expire_time is not None \
+            and _aware(row.lease_expire_time) > utcnow()
+
+    async def claimable(self, states: list[int], runner: str) -> list[str]:
+        """Jobs in ``states`` that ``runner`` may claim: its own, unclaimed ones, and those whose lease has
+        expired; highest priority then oldest first."""
+        t = training_jobs
+        async with self._db.sessions() as session:
+            rows = (await session.execute(
+                select(t.c.job_id).where(t.c.state.in_(states), or_(
+                    t.c.runner.is_(None), t.c.runner == runner, t.c.lease_expire_time.is_(None),
+                    t.c.lease_expire_time < utcnow()))
+                .order_by(t.c.priority.desc(), t.c.create_time, t.c.job_id))).all()
+        return [r.job_id for r in rows]
 
     async def _record_checkpoint(self, session: AsyncSession, job: TrainingJob, event: Event) -> None:
         """Insert the checkpoint row and apply the retention policy, naming the dropped ones on the event."""
@@ -292,6 +382,7 @@ class JobStore:
     def forget(self) -> None:
         """Drop in-memory caches (service stop)."""
         self._cache.clear()
+        self._held.clear()
         for channel in self._channels.values():
             channel.publish([], channel.terminal)
 
@@ -299,3 +390,8 @@ class JobStore:
 def utcnow() -> datetime:
     """The current time (UTC)."""
     return datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    """``moment`` as UTC-aware (SQLite hands back naive datetimes)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

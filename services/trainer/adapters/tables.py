@@ -42,6 +42,12 @@ training_jobs = Table(
     Column("attempt", Integer, nullable=False, doc="The current worker attempt (0 before the first start)."),
     Column("last_event_sequence", BigInteger, nullable=False),
     Column("resource", LargeBinary, nullable=False, doc="The serialized TrainingJob as last written."),
+    Column("runner", String(253), nullable=True,
+           doc="The trainer instance (trainer_instance) that runs or last ran the job's current attempt; NULL "
+           "before the first claim. Not the owner, who is the user that created the job."),
+    Column("lease_expire_time", DateTime(timezone=True), nullable=True,
+           doc="Until when the runner's claim holds (renewed by its heartbeat); once past, another trainer may "
+           "take the job over. NULL when released or the job has ended."),
 )
 
 training_events = Table(

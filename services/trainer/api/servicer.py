@@ -123,8 +123,11 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
     """Serves ``lathe.trainer.v1.TrainerService`` from the trainer database and its scheduler."""
 
     def __init__(self, db: Database, store: JobStore, scheduler: Scheduler, peers: Peers,
-                 outbox: Outbox | None = None, max_evaluations: int = 2) -> None:
+                 outbox: Outbox | None = None, max_evaluations: int = 2,
+                 cluster: config_rules.ClusterLimits | None = None) -> None:
         self._db = db
+        # The jobs that run as Kubeflow PyTorchJobs (validated against these limits, not this trainer's devices).
+        self._cluster = cluster
         self._store = store
         self._scheduler = scheduler
         self._peers = peers
@@ -181,7 +184,7 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
                                    gpu_count=sum(1 for d in self._scheduler.devices
                                                  if d.kind == training_config_pb2.DEVICE_KIND_CUDA),
                                    device_names=[d.name for d in self._scheduler.devices],
-                                   max_cpu_ranks=self._scheduler.max_cpu_ranks)
+                                   max_cpu_ranks=self._scheduler.max_cpu_ranks, cluster=self._cluster)
         job_id = request.training_job_id or f"job-{uuid.uuid4().hex[:16]}"
         if await self._store.exists(job_id):
             from lathe.kit.errors import AlreadyExists

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 from lathe.corpus.v1 import snapshot_pb2
 from lathe.kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied
@@ -80,13 +81,32 @@ class _Violations:
 DISTRIBUTED_RECIPES = frozenset({cfg.RECIPE_CAUSAL_LM})
 
 
+@dataclass(frozen=True)
+class ClusterLimits:
+    """What a trainer configured for Kubernetes runs as Kubeflow PyTorchJobs: every job of ``world_size`` >=
+    ``min_world_size``, in whole pods of ``ranks_per_pod`` ranks, at most ``max_world_size`` ranks. Such a job
+    is checked against these limits, not against the trainer's own GPUs and CPU threads, which it never uses."""
+
+    min_world_size: int
+    max_world_size: int
+    ranks_per_pod: int
+
+    def takes(self, world_size: int) -> bool:
+        """Whether a job of ``world_size`` ranks (0 meaning 1) runs on Kubernetes."""
+        return max(world_size, 1) >= self.min_world_size
+
+
 def _finite(value: float) -> bool:
     return math.isfinite(value)
 
 
 def resolve(job: TrainingJob, *, is_admin: bool, gpu_count: int, device_names: list[str],
-            max_cpu_ranks: int | None = None) -> TrainingJob:
-    """A copy of ``job`` with every default resolved; INVALID_ARGUMENT naming the field for a bad value."""
+            max_cpu_ranks: int | None = None, cluster: ClusterLimits | None = None) -> TrainingJob:
+    """A copy of ``job`` with every default resolved; INVALID_ARGUMENT naming the field for a bad value.
+
+    ``gpu_count``, ``device_names`` and ``max_cpu_ranks`` describe this trainer's own devices; ``cluster``, when
+    the trainer is configured for Kubernetes, the jobs it runs there instead (checked against it alone).
+    """
     v = _Violations()
     out = TrainingJob()
     out.CopyFrom(job)
@@ -128,7 +148,7 @@ def resolve(job: TrainingJob, *, is_admin: bool, gpu_count: int, device_names: l
         out.model = f"models/{RECIPE_IDS[job.recipe]}"
 
     _resolve_scheduling(out, v, is_admin=is_admin, gpu_count=gpu_count, device_names=device_names,
-                        max_cpu_ranks=max_cpu_ranks)
+                        max_cpu_ranks=max_cpu_ranks, cluster=cluster)
     if job.recipe == cfg.RECIPE_CAUSAL_LM:
         _resolve_causal_lm(out, v)
     elif job.recipe == cfg.RECIPE_EMBEDDING_FINETUNE:
@@ -143,7 +163,7 @@ def resolve(job: TrainingJob, *, is_admin: bool, gpu_count: int, device_names: l
 
 
 def _resolve_scheduling(out: TrainingJob, v: _Violations, *, is_admin: bool, gpu_count: int,
-                        device_names: list[str], max_cpu_ranks: int | None) -> None:
+                        device_names: list[str], max_cpu_ranks: int | None, cluster: ClusterLimits | None) -> None:
     s = out.scheduling
     v.check(-100 <= s.priority <= 100, "scheduling.priority", "must be in [-100, 100]")
     if s.priority > 0 and not is_admin:
@@ -154,14 +174,27 @@ def _resolve_scheduling(out: TrainingJob, v: _Violations, *, is_admin: bool, gpu
     if s.world_size == 0:
         s.world_size = 1
     request = s.device_request
-    if request.kind == cfg.DEVICE_KIND_CUDA and gpu_count == 0:
-        raise FailedPrecondition("this trainer has no CUDA GPU", reason="NO_GPU",
-                                 metadata={"field": "training_job.scheduling.device_request.kind"})
     if s.world_size > 1:
         v.check(out.recipe in DISTRIBUTED_RECIPES, "scheduling.world_size",
                 "must be 1 for this recipe (only causal-lm trains with world_size > 1)")
         v.check(not request.device, "scheduling.device_request.device",
                 "must be empty when world_size > 1 (the job takes any free devices of its kind)")
+    if cluster is not None and s.world_size > 0 and cluster.takes(s.world_size):
+        _check_cluster(s, v, cluster)
+    else:
+        _check_local_devices(out, v, gpu_count=gpu_count, device_names=device_names, max_cpu_ranks=max_cpu_ranks)
+    v.check(request.min_memory_bytes >= 0, "scheduling.device_request.min_memory_bytes", "must not be negative")
+
+
+def _check_local_devices(out: TrainingJob, v: _Violations, *, gpu_count: int, device_names: list[str],
+                         max_cpu_ranks: int | None) -> None:
+    """A job that runs on this trainer: its device kind, device and world size must be ones it has."""
+    s = out.scheduling
+    request = s.device_request
+    if request.kind == cfg.DEVICE_KIND_CUDA and gpu_count == 0:
+        raise FailedPrecondition("this trainer has no CUDA GPU", reason="NO_GPU",
+                                 metadata={"field": "training_job.scheduling.device_request.kind"})
+    if s.world_size > 1:
         on_gpus = request.kind == cfg.DEVICE_KIND_CUDA or (request.kind == cfg.DEVICE_KIND_UNSPECIFIED
                                                            and gpu_count > 0)
         # One GPU per rank; on the CPU one device hosts every rank, each with at least one torch thread.
@@ -174,7 +207,19 @@ def _resolve_scheduling(out: TrainingJob, v: _Violations, *, is_admin: bool, gpu
     if request.device:
         v.check(request.device in device_names, "scheduling.device_request.device",
                 f"is not a device of this trainer (devices: {', '.join(device_names)})")
-    v.check(request.min_memory_bytes >= 0, "scheduling.device_request.min_memory_bytes", "must not be negative")
+
+
+def _check_cluster(s: cfg.SchedulingOptions, v: _Violations, cluster: ClusterLimits) -> None:
+    """A job that runs as a PyTorchJob: whole pods, within the cluster's limit; the trainer's own devices (a GPU
+    or not, its CPU threads) do not matter, the pods bring theirs."""
+    v.check(s.world_size <= cluster.max_world_size, "scheduling.world_size",
+            f"must be at most {cluster.max_world_size}, the largest job this trainer runs on Kubernetes")
+    v.check(s.world_size % cluster.ranks_per_pod == 0, "scheduling.world_size",
+            f"must be a multiple of {cluster.ranks_per_pod}: the job runs on Kubernetes in pods of "
+            f"{cluster.ranks_per_pod} ranks each")
+    if s.world_size == 1:  # (a larger job's device is refused above already)
+        v.check(not s.device_request.device, "scheduling.device_request.device",
+                "must be empty: the job runs on Kubernetes, on its pods' devices")
 
 
 def _resolve_causal_lm(out: TrainingJob, v: _Violations) -> None:

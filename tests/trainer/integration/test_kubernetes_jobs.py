@@ -4,20 +4,26 @@ There is no cluster here. The trainer submits and follows its PyTorchJobs throug
 pointed at a stand-in ``kubectl`` (a script that keeps the created objects as files and reports the status a
 test writes, as the training operator would). The pod is the rendered Master container's own command
 (``python -m services.trainer.launch … -m services.trainer.worker spec.json``, two gloo ranks) run as a local
-process with the rendered environment: the ConfigMap's spec as its mounted file, the Secret's service token,
-the operator's ``PET_*`` rendezvous variables, and the trainer Service's address replaced by a TCP proxy in
-front of the real trainer, which the test uses to cut the worker's connection mid-training.
+process with the rendered environment: the ConfigMap's spec as its mounted file, the Secret's service token and
+S3 keys, the operator's ``PET_*`` rendezvous variables, an empty folder of its own as the scratch volume (and
+working directory), and the trainer Service's address replaced by a TCP proxy in front of the real trainer,
+which the test uses to cut the worker's connection mid-training. The artifact store is an S3 API server (moto)
+on loopback, so the pod shares nothing with the trainer but the store and the RPC: the trainer's data cache is
+even deleted before the pod starts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
+import shutil
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -27,7 +33,9 @@ from lathe.registry.v1 import registry_service_pb2 as rpb
 from lathe.trainer.v1 import trainer_service_pb2 as tpb
 from lathe.trainer.v1 import training_config_pb2 as cfg
 from lathe.trainer.v1 import training_event_pb2
-from services.trainer.adapters.kubeflow import SPEC_MOUNT, resource_name
+from services.trainer.adapters.kubeflow import SCRATCH_MOUNT, SPEC_MOUNT, resource_name
+from services.trainer.adapters.staging import SCRATCH_ENV
+from tests.kit.integration.s3_server import moto_server, use_s3
 from tests.trainer.integration.conftest import State, tiny_job, wait_for_event, wait_state
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -35,6 +43,7 @@ FINAL = {State.STATE_SUCCEEDED, State.STATE_FAILED, State.STATE_CANCELLED}
 STEPS = 40
 NAMESPACE = "lathe-jobs"
 SERVICE_ADDRESS = "trainer.lathe.svc.cluster.local:50052"
+BUCKET = "lathe-jobs"
 Request = tpb.ReportWorkerEventsRequest
 Event = training_event_pb2.TrainingEvent
 
@@ -158,17 +167,36 @@ def database_url(postgres_url: str) -> str:
     return postgres_url
 
 
-@pytest.fixture
-async def kube(suite, tmp_path):
-    """The suite's trainer restarted with Kubernetes on: two-rank jobs become PyTorchJobs of one two-rank pod."""
-    cluster = StandInCluster(tmp_path / "cluster")
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+async def on_kubernetes(suite, folder: Path, **overrides) -> StandInCluster:
+    """Restart the suite's trainer with Kubernetes on: jobs of two ranks or more become PyTorchJobs of two-rank
+    pods, submitted through the stand-in kubectl keeping its objects in ``folder``."""
+    cluster = StandInCluster(folder)
     suite.trainer_overrides.update(
         trainer_kubernetes_namespace=NAMESPACE, trainer_kubernetes_image="registry.example/lathe:1.0.0",
         trainer_kubernetes_ranks_per_pod=2, trainer_kubernetes_min_world_size=2,
         trainer_kubernetes_trainer_address=SERVICE_ADDRESS, trainer_kubernetes_poll_seconds=0.3,
-        trainer_kubectl=str(cluster.kubectl))
+        trainer_kubectl=str(cluster.kubectl), **overrides)
     await suite.restart_trainer()
-    return suite, cluster
+    return cluster
+
+
+@pytest.fixture
+async def kube(suite, tmp_path):
+    """The suite's trainer on Kubernetes, its artifacts in its local store."""
+    return suite, await on_kubernetes(suite, tmp_path / "cluster")
+
+
+@pytest.fixture
+async def kube_s3(suite, tmp_path, s3_endpoint, monkeypatch):
+    """The suite's trainer on Kubernetes with its artifacts in an S3 bucket; the boto3 client of the bucket."""
+    raw = use_s3(monkeypatch, s3_endpoint, BUCKET)
+    return suite, await on_kubernetes(suite, tmp_path / "cluster", artifact_root=f"s3://{BUCKET}/lathe"), raw
 
 
 def two_rank_cpu_job(snapshot: str, **scheduling):
@@ -187,21 +215,25 @@ def free_port() -> int:
 
 
 async def run_pod(pytorch_job: dict, config_map: dict, folder: Path, *, trainer: str, token: str):
-    """Start the Master pod's container command as a local process, with its rendered environment."""
-    folder.mkdir(parents=True)
-    (folder / "spec.json").write_text(config_map["data"]["spec.json"])  # the mounted ConfigMap
+    """Start the Master pod's container command as a local process, with its rendered environment: the mounted
+    ConfigMap in ``folder/spec``, an empty ``folder/scratch`` as its scratch volume and working directory (the
+    image's), and no ``LATHE_*`` variable of this process's (the S3 keys stand for the lathe-secrets Secret)."""
+    (folder / "spec").mkdir(parents=True)
+    (folder / "scratch").mkdir()
+    (folder / "spec" / "spec.json").write_text(config_map["data"]["spec.json"])
     container = pytorch_job["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LATHE_", "PET_"))}
     env.update({e["name"]: e["value"] for e in container["env"] if "value" in e})
-    assert env["LATHE_TRAINER_ADDRESS"] == SERVICE_ADDRESS
-    env.update(LATHE_TRAINER_ADDRESS=trainer, LATHE_SERVICE_TOKEN=token,  # the Service; the lathe-secrets Secret
-               PET_NNODES="1", PET_NODE_RANK="0", PET_MASTER_ADDR="127.0.0.1", PET_MASTER_PORT=str(free_port()),
-               CUDA_VISIBLE_DEVICES="", PYTHONPATH=str(REPO_ROOT))
-    args = [str(folder / "spec.json") if a == f"{SPEC_MOUNT}/spec.json" else a for a in container["args"]]
+    assert env["LATHE_TRAINER_ADDRESS"] == SERVICE_ADDRESS and env[SCRATCH_ENV] == SCRATCH_MOUNT
+    env.update({SCRATCH_ENV: str(folder / "scratch"), "LATHE_TRAINER_ADDRESS": trainer,  # the volume; the Service
+                "LATHE_SERVICE_TOKEN": token,  # from the lathe-secrets Secret
+                "PET_NNODES": "1", "PET_NODE_RANK": "0", "PET_MASTER_ADDR": "127.0.0.1",
+                "PET_MASTER_PORT": str(free_port()), "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(REPO_ROOT)})
+    args = [str(folder / "spec" / "spec.json") if a == f"{SPEC_MOUNT}/spec.json" else a for a in container["args"]]
     assert container["command"][0] == "python"
     log = (folder / "pod.log").open("wb")
     return await asyncio.create_subprocess_exec(sys.executable, *container["command"][1:], *args, env=env,
-                                                cwd=str(REPO_ROOT), stdout=log, stderr=log)
+                                                cwd=str(folder / "scratch"), stdout=log, stderr=log)
 
 
 async def report(stub, *requests: Request) -> list[tpb.ReportWorkerEventsResponse]:
@@ -217,8 +249,13 @@ async def events_of(stub, name: str) -> list:
     return list((await stub.ListTrainingEvents(tpb.ListTrainingEventsRequest(parent=name, page_size=1000))).events)
 
 
-async def test_a_pytorchjob_pod_streams_its_progress_into_the_log_once_through_a_cut_connection(kube) -> None:
-    suite, cluster = kube
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+async def test_a_pytorchjob_pod_streams_its_progress_into_the_log_once_through_a_cut_connection(
+        kube_s3, tmp_path) -> None:
+    suite, cluster, bucket = kube_s3
     stub = suite.trainer()
     worker_stub = suite.trainer(suite.tokens.service)
     spec = two_rank_cpu_job(suite.snapshot)
@@ -228,7 +265,22 @@ async def test_a_pytorchjob_pod_streams_its_progress_into_the_log_once_through_a
     pytorch_job = await cluster.wait_for("PyTorchJob", name)
     config_map = cluster.object("ConfigMap", f"{name}-spec")
     assert pytorch_job["metadata"]["namespace"] == NAMESPACE and config_map is not None
-    assert json.loads(config_map["data"]["spec.json"])["attempt"] == 1
+    pod_spec = json.loads(config_map["data"]["spec.json"])
+    assert pod_spec["attempt"] == 1
+
+    # The pod is told no folder of the trainer's: its data are staged in the bucket, by digest.
+    home = suite.trainer_server.scheduler.home
+    assert str(home) not in json.dumps(config_map) and str(home) not in json.dumps(pytorch_job)
+    assert not {"data_dir", "work_dir", "parent_folder"} & set(pod_spec)
+    staged = {f["name"]: f for f in pod_spec["staged"]["data"]}
+    assert set(staged) == {"train.txt", "validation.txt", "qa.json"}
+    trainer_data = home / "trainer" / "data" / suite.snapshot.split("/")[1]
+    for file in staged.values():
+        assert file["uri"] == f"s3://{BUCKET}/lathe/sha256/{file['sha256'][:2]}/{file['sha256']}"
+        assert file["sha256"] == sha256_of(trainer_data / file["name"])
+        head = bucket.head_object(Bucket=BUCKET, Key=file["uri"].removeprefix(f"s3://{BUCKET}/"))
+        assert head["ContentLength"] == file["size_bytes"]
+    shutil.rmtree(home / "trainer" / "data")  # nothing of the trainer's disk can be what the pod trains on
     # Launched remotely: RUNNING with no worker process of the trainer's own.
     running = await wait_state(stub, job.name, {State.STATE_RUNNING}, limit_s=30)
     assert list(running.devices) == ["cpu", "cpu"]
@@ -255,8 +307,8 @@ async def test_a_pytorchjob_pod_streams_its_progress_into_the_log_once_through_a
 
     watcher = asyncio.create_task(watch())
     proxy = Proxy(suite.trainer_server.address)
-    pod = await run_pod(pytorch_job, config_map, suite.trainer_server.scheduler.home / "pod",
-                        trainer=await proxy.start(), token=suite.tokens.service)
+    pod = await run_pod(pytorch_job, config_map, tmp_path / "pod", trainer=await proxy.start(),
+                        token=suite.tokens.service)
     try:
         await wait_for_event(stub, job.name, "step_metrics", lambda e: e.step_metrics.step >= 8, limit_s=60)
         proxy.cut()  # the worker's connection drops mid-training: it reconnects and resends what was unacknowledged
@@ -277,10 +329,18 @@ async def test_a_pytorchjob_pod_streams_its_progress_into_the_log_once_through_a
             pod.kill()
             await pod.wait()
         await proxy.close()
-    log = (suite.trainer_server.scheduler.home / "pod" / "pod.log").read_text(errors="replace")
+    log = (tmp_path / "pod" / "pod.log").read_text(errors="replace")
     assert done.state == State.STATE_SUCCEEDED, f"{done.error.message}\n{log[-3000:]}"
     assert code == 0, log[-3000:]
     assert proxy.accepted >= 2, "the worker never reconnected after the cut"
+    # It trained on the staged files, fetched into its scratch volume; its checkpoints and model are in the bucket.
+    scratch = tmp_path / "pod" / "scratch"
+    assert {p.name: sha256_of(p) for p in (scratch / "data").iterdir() if p.name in staged} == \
+        {n: f["sha256"] for n, f in staged.items()}
+    assert sorted(p.name for p in (scratch / "work").glob("attempt-1.rank-*.json")) == \
+        ["attempt-1.rank-0.json", "attempt-1.rank-1.json"]
+    assert done.checkpoints and all(c.uri.startswith(f"s3://{BUCKET}/lathe/sha256/") for c in done.checkpoints)
+    assert done.artifact_uri.startswith(f"s3://{BUCKET}/lathe/models/")
 
     # Every event once: the worker's numbers are 1..n without a repeat or a gap, every step reported once.
     events = await events_of(stub, job.name)
@@ -325,6 +385,7 @@ async def test_a_pytorchjob_that_fails_without_a_result_is_restarted_as_a_new_at
         training_job=two_rank_cpu_job(suite.snapshot, max_restarts=1)))
     first, second = resource_name(job.name, 1), resource_name(job.name, 2)
     await cluster.wait_for("PyTorchJob", first)
+    staged_first = json.loads(cluster.object("ConfigMap", f"{first}-spec")["data"]["spec.json"])["staged"]
     await wait_state(stub, job.name, {State.STATE_RUNNING}, limit_s=30)
     cluster.fail(first, "PyTorchJob lathe-jobs/x is failed because 1 Master replica(s) failed.")
 
@@ -334,6 +395,8 @@ async def test_a_pytorchjob_that_fails_without_a_result_is_restarted_as_a_new_at
     assert restarted.worker_restarted.restarts_remaining == 0
     config_map = (await cluster.wait_for("ConfigMap", f"{second}-spec"))
     assert json.loads(config_map["data"]["spec.json"])["attempt"] == 2
+    # The new attempt's inputs are the objects staged for the first one (content-addressed: stored once).
+    assert json.loads(config_map["data"]["spec.json"])["staged"] == staged_first
     await cluster.wait_gone("PyTorchJob", first)
     # The first attempt's worker is stale now.
     with pytest.raises(grpc.aio.AioRpcError) as stale:
@@ -410,3 +473,33 @@ async def test_a_restarted_trainer_adopts_its_pytorchjob_and_still_drops_what_th
     cluster.fail(name, "pod evicted")
     failed = await wait_state(stub, job.name, FINAL, limit_s=30)
     assert failed.state == State.STATE_FAILED and "evicted" in failed.error.message
+
+
+async def test_a_job_larger_than_the_trainer_is_accepted_for_the_cluster_in_whole_pods(suite, tmp_path) -> None:
+    stub = suite.trainer()
+    four = two_rank_cpu_job(suite.snapshot, world_size=4)
+    # A trainer of two CPU ranks, not on Kubernetes, can never run four.
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stub.CreateTrainingJob(tpb.CreateTrainingJobRequest(training_job=four))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "world_size 4 exceeds the 2 CPU threads" in refused.value.details()
+
+    cluster = await on_kubernetes(suite, tmp_path / "cluster")
+    stub = suite.trainer()
+    job = await stub.CreateTrainingJob(tpb.CreateTrainingJobRequest(training_job=four))
+    assert job.scheduling.world_size == 4
+    pytorch_job = await cluster.wait_for("PyTorchJob", resource_name(job.name, 1))
+    replicas = pytorch_job["spec"]["pytorchReplicaSpecs"]
+    assert {role: r["replicas"] for role, r in replicas.items()} == {"Master": 1, "Worker": 1}  # two pods
+    assert pytorch_job["spec"]["nprocPerNode"] == "2"
+    running = await wait_state(stub, job.name, {State.STATE_RUNNING}, limit_s=30)
+    assert len(running.devices) == 4
+
+    # Pods are whole, and the cluster has its limit.
+    for world_size, says in ((3, "multiple of 2"), (65, "at most 64")):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.CreateTrainingJob(tpb.CreateTrainingJobRequest(
+                training_job=two_rank_cpu_job(suite.snapshot, world_size=world_size)))
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert refused.value.details().startswith("training_job.scheduling.world_size") and says in \
+            refused.value.details()

@@ -9,7 +9,8 @@ import pytest
 
 from lathe.trainer.v1 import training_config_pb2 as cfg
 from lathe.trainer.v1 import training_job_pb2
-from services.trainer.adapters.kubeflow import CONTAINER, SPEC_MOUNT, render_pytorch_job
+from services.trainer.adapters.kubeflow import CONTAINER, SCRATCH_MOUNT, SPEC_MOUNT, render_pytorch_job
+from services.trainer.adapters.staging import SCRATCH_ENV
 
 DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -21,11 +22,15 @@ def job(world_size: int, kind: int = cfg.DEVICE_KIND_CUDA, max_restarts: int = 2
                                          device_request=cfg.DeviceRequest(kind=kind)))
 
 
-def render(world_size: int, ranks_per_pod: int, **kwargs):
-    spec = {"job": "base64", "artifact_root": "s3://lathe/artifacts", "threads": 4}
+STAGED = {"data": [{"name": "train.txt", "uri": f"s3://lathe/artifacts/sha256/ab/{'ab' * 32}", "sha256": "ab" * 32,
+                    "size_bytes": 10}], "parent": None}
+
+
+def render(world_size: int, ranks_per_pod: int, spec: dict | None = None, environment: dict | None = None, **kwargs):
+    spec = spec or {"job": "base64", "artifact_root": "s3://lathe/artifacts", "threads": 4, "staged": STAGED}
     return render_pytorch_job(job(world_size, **kwargs), spec, image="registry.example/lathe-cuda:1.4.0",
                               namespace="lathe", trainer_address="trainer.lathe.svc:50052",
-                              ranks_per_pod=ranks_per_pod, attempt=3)
+                              ranks_per_pod=ranks_per_pod, attempt=3, environment=environment)
 
 
 def test_gpu_job_over_four_pods_is_one_master_and_three_workers_running_the_same_launcher() -> None:
@@ -82,3 +87,32 @@ def test_one_pod_job_has_no_workers_and_a_cpu_job_asks_for_no_gpu() -> None:
 def test_a_world_size_that_does_not_fill_whole_pods_is_refused() -> None:
     with pytest.raises(ValueError, match="not a multiple"):
         render(6, 4)
+
+
+def test_a_pod_fetches_its_inputs_into_its_scratch_volume_and_gets_the_trainers_store_settings() -> None:
+    config_map, pytorch_job = render(4, 2, environment={
+        "LATHE_S3_ENDPOINT_URL": "http://minio.lathe.svc:9000", "AWS_REGION": "eu-west-1",
+        "AWS_SECRET_ACCESS_KEY": "not-from-here", "LATHE_DATABASE_URL": "postgresql://secret"})
+    pod = pytorch_job["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    # The worker's scratch folder is the one writable volume for data (the root filesystem is read-only).
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert env[SCRATCH_ENV]["value"] == SCRATCH_MOUNT
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == SCRATCH_MOUNT]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert "emptyDir" in volume and not mount.get("readOnly")
+    # The store's endpoint and region come along as values; credentials only from the Secret, nothing else leaks.
+    assert env["LATHE_S3_ENDPOINT_URL"]["value"] == "http://minio.lathe.svc:9000"
+    assert env["AWS_REGION"]["value"] == "eu-west-1"
+    assert "valueFrom" in env["AWS_SECRET_ACCESS_KEY"] and "LATHE_DATABASE_URL" not in env
+    assert json.loads(config_map["data"]["spec.json"])["staged"] == STAGED
+
+
+def test_a_spec_naming_the_trainers_folders_is_never_rendered_for_a_pod() -> None:
+    local = {"job": "base64", "artifact_root": "s3://lathe/artifacts", "data_dir": "/var/lib/lathe/trainer/data/x",
+             "work_dir": "/var/lib/lathe/trainer/work/x"}
+    with pytest.raises(ValueError, match="data_dir, work_dir"):
+        render(2, 2, spec={**local, "staged": STAGED})
+    with pytest.raises(ValueError, match="staged"):
+        render(2, 2, spec={"job": "base64", "artifact_root": "s3://lathe/artifacts"})
