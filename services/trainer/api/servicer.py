@@ -61,6 +61,9 @@ State = TrainingJob.State
 CREATE = "/lathe.trainer.v1.TrainerService/CreateTrainingJob"
 EVALUATE = "/lathe.trainer.v1.TrainerService/Evaluate"
 _PAGES = PageTokenCodec()
+# How often a watch with nothing new in this trainer's memory reads the job's log (its events may be written
+# by the replica that runs the job).
+WATCH_POLL_SECONDS = 1.0
 _RESUME = PageTokenCodec(secret=b"lathe-trainer-resume-token")
 RECIPE_BY_NAME = {**{k: v for v, k in config_rules.RECIPE_IDS.items()},
                   **{training_config_pb2.Recipe.Name(v): v for v in config_rules.RECIPE_IDS},
@@ -562,9 +565,13 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
         channel = await self._store.channel(job_id)
         if position > channel.last_sequence:
             raise InvalidArgument.for_field("resume_token", "points past the end of the job's log")
+        loop = asyncio.get_running_loop()
+        last_beat = loop.time()
+        durable: list = []
         while True:
             signal = channel.changed
-            batch = channel.after(position)
+            batch = durable or channel.after(position)
+            durable = []
             if batch is None:
                 # Far behind the in-memory tail: catch up from the durable log, a page at a time.
                 batch = await self._store.read_events(job_id, position, 500)
@@ -576,16 +583,24 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
                                                              resume_token=self._resume_token(job_id, position))
                     if event.WhichOneof("payload") in TERMINAL_EVENTS:
                         return
+                last_beat = loop.time()
                 continue
             if channel.terminal:
                 return
             try:
-                await asyncio.wait_for(signal.wait(), timeout=heartbeat)
+                await asyncio.wait_for(signal.wait(), timeout=min(heartbeat, WATCH_POLL_SECONDS))
+                continue
             except TimeoutError:
+                pass
+            # Another replica may be running the job (leases): its events reach this one only through the log.
+            durable = await self._store.read_events(job_id, position, 500)
+            if not durable and loop.time() - last_beat >= heartbeat:
+                last_beat = loop.time()
                 job, _, _ = await self._store.get(job_id)
                 yield pb.WatchTrainingEventsResponse(
                     heartbeat=pb.WatchTrainingEventsResponse.Heartbeat(
-                        heartbeat_time=now_ts(), job_state=job.state, last_sequence=channel.last_sequence),
+                        heartbeat_time=now_ts(), job_state=job.state,
+                        last_sequence=max(channel.last_sequence, position)),
                     resume_token=self._resume_token(job_id, position))
 
 

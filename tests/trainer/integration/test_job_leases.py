@@ -66,6 +66,15 @@ async def events_of(stub: TrainerServiceStub, name: str) -> list:
     return list((await stub.ListTrainingEvents(tpb.ListTrainingEventsRequest(parent=name, page_size=1000))).events)
 
 
+async def watched_kinds(stub: TrainerServiceStub, name: str) -> list[str]:
+    """The payload kinds a live watch of the job sees, until the job ends."""
+    kinds = []
+    async for response in stub.WatchTrainingEvents(tpb.WatchTrainingEventsRequest(parent=name)):
+        if response.HasField("event"):
+            kinds.append(response.event.WhichOneof("payload"))
+    return kinds
+
+
 def started(events: list) -> dict[int, set[int]]:
     """attempt -> the worker processes its ``job_started`` events name (the trainer logs one at the launch and
     the worker another as it begins: one process per attempt when exactly one trainer launched it)."""
@@ -113,7 +122,10 @@ async def test_two_trainers_start_each_queued_job_exactly_once(suite, replica, t
     stub = stub_of(suite, a)
     jobs = [await stub.CreateTrainingJob(tpb.CreateTrainingJobRequest(
         training_job=tiny_job(suite.snapshot, steps=20, checkpoint_every=10))) for _ in range(4)]
-    await replica("b")  # its first look at the queue races trainer a's for the jobs not yet started
+    b = await replica("b")  # its first look at the queue races trainer a's for the jobs not yet started
+    # Every job watched live through both replicas: the one not running it reads the log it shares.
+    watches = [asyncio.create_task(watched_kinds(stub_of(suite, server), job.name))
+               for job in jobs for server in (a, b)]
     for job in jobs:
         done = await wait_state(stub, job.name, FINAL, limit_s=90)
         assert done.state == State.STATE_SUCCEEDED, done.error
@@ -126,6 +138,8 @@ async def test_two_trainers_start_each_queued_job_exactly_once(suite, replica, t
         job_id = job.name.split("/")[1]
         launches = {name: attempts_in(tmp_path / name, job_id) for name in ("a", "b")}
         assert sorted(launches.values()) == [[], ["attempt-1.json"]], launches
+    for kinds in await asyncio.wait_for(asyncio.gather(*watches), timeout=60):
+        assert kinds[-1] == "job_succeeded" and "step_metrics" in kinds, kinds
 
 
 async def test_a_dead_trainers_job_is_taken_over_from_its_checkpoint(suite, replica, tmp_path, postgres_url) -> None:
