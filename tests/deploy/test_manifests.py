@@ -63,6 +63,11 @@ def test_prod_kubeflow_lets_only_the_trainer_submit_pytorchjobs_in_its_own_names
     trainer = r.by_kind["Deployment"]["trainer"]["spec"]["template"]["spec"]
     env = {e["name"]: e for e in trainer["containers"][0]["env"]}
     assert env["LATHE_TRAINER_KUBERNETES_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+    # Pods report to the replica that runs their job (the pod's own IP and gRPC port), not through the Service.
+    names = [e["name"] for e in trainer["containers"][0]["env"]]
+    assert names.index("POD_IP") < names.index("LATHE_TRAINER_KUBERNETES_TRAINER_ADDRESS")
+    assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    assert env["LATHE_TRAINER_KUBERNETES_TRAINER_ADDRESS"]["value"] == f"$(POD_IP):{env['LATHE_PORT']['value']}"
     assert trainer["automountServiceAccountToken"] is True
     # The other services still get no API token.
     registry = r.by_kind["Deployment"]["registry"]["spec"]["template"]["spec"]
