@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,3 +137,13 @@ async def channel_to() -> AsyncIterator[Callable[..., grpc.aio.Channel]]:
     yield open_channel
     for channel in channels:
         await channel.close()
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """An S3 API server (moto in server mode) on loopback, shared by the tests of one module; point a process
+    at it with :func:`tests.kit.integration.s3_server.use_s3`."""
+    from tests.kit.integration.s3_server import moto_server
+
+    with moto_server() as endpoint:
+        yield endpoint

@@ -4,23 +4,16 @@ streamed and hashed into the deployer's own folder, and what differs from the ma
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 
 import pytest
 
 from lathe.kit.manifest import FileEntry, manifest_digest
 from services.deployer.adapters.fetch import ArtifactUnavailable, fetch_and_verify
 from services.deployer.serve_model import Refused, copy_and_verify
-from tests.kit.integration.s3_server import moto_server, use_s3
+from tests.kit.integration.s3_server import use_s3
 
 BUCKET = "lathe-deployer"
 FILES = {"model.safetensors": b"\x05" * 90_000, "config.json": b'{"n_layer": 1}'}
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture

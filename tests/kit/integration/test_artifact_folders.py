@@ -4,7 +4,7 @@ manifest, read back by URI, and every changed byte caught, naming the file."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -21,15 +21,9 @@ from lathe.kit.artifacts import (
 )
 from lathe.kit.errors import FailedPrecondition, InvalidArgument, NotFound
 from lathe.kit.manifest import folder_manifest, manifest_digest
-from tests.kit.integration.s3_server import moto_server, use_s3
+from tests.kit.integration.s3_server import use_s3
 
 BUCKET = "lathe-folders"
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture(params=["local", "s3"])

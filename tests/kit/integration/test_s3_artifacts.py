@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from lathe.kit.artifacts import ChecksumMismatch, digest_of, open_store
 from lathe.kit.errors import FailedPrecondition, InvalidArgument, NotFound
 from lathe.kit.s3 import S3ArtifactStore
 
 BUCKET = "lathe-artifacts"
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """An S3 API server on 127.0.0.1 (a free port), for the whole module."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture

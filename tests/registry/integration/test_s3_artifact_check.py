@@ -4,7 +4,6 @@ streamed and hashed against the manifest, and a missing or changed object is rep
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 
 import grpc
 import pytest
@@ -15,18 +14,12 @@ from lathe.registry.v1 import model_pb2, model_version_pb2
 from lathe.registry.v1 import registry_service_pb2 as rs
 from lathe.registry.v1.registry_service_pb2_grpc import RegistryServiceStub
 from services.registry.adapters.artifact_check import artifact_root, check_files, file_uri
-from tests.kit.integration.s3_server import moto_server, use_s3
+from tests.kit.integration.s3_server import use_s3
 
 BUCKET = "lathe-registry"
 FILES = {"model.safetensors": b"\x07" * 70_000, "config.json": b'{"n_layer": 2}', "tokenizer/vocab.txt": b"a b c"}
 MV = model_version_pb2.ModelVersion
 Kind = model_version_pb2.FileMismatch
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ import shutil
 import socket
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -35,7 +34,7 @@ from lathe.trainer.v1 import training_config_pb2 as cfg
 from lathe.trainer.v1 import training_event_pb2
 from services.trainer.adapters.kubeflow import SCRATCH_MOUNT, SPEC_MOUNT, resource_name
 from services.trainer.adapters.staging import SCRATCH_ENV
-from tests.kit.integration.s3_server import moto_server, use_s3
+from tests.kit.integration.s3_server import use_s3
 from tests.trainer.integration.conftest import State, tiny_job, wait_for_event, wait_state
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -165,12 +164,6 @@ class Proxy:
 def database_url(postgres_url: str) -> str:
     """Training jobs run on PostgreSQL only (each costs seconds of CPU)."""
     return postgres_url
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
-        yield endpoint
 
 
 async def on_kubernetes(suite, folder: Path, **overrides) -> StandInCluster:

@@ -5,7 +5,6 @@ behind Lathe's back is caught by checksum, by the registry's verification and by
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,7 +16,7 @@ from lathe.registry.v1 import model_version_pb2
 from lathe.registry.v1 import registry_service_pb2 as rpb
 from lathe.trainer.v1 import trainer_service_pb2 as tpb
 from tests.deployer.integration.test_serving import generate_request, text_of
-from tests.kit.integration.s3_server import moto_server, use_s3
+from tests.kit.integration.s3_server import use_s3
 from tests.trainer.integration.conftest import State, tiny_job, wait_state
 
 BUCKET = "lathe-shared"
@@ -30,12 +29,6 @@ MV = model_version_pb2.ModelVersion
 def database_url(postgres_url: str) -> str:
     """Training runs on PostgreSQL only, as in the other training tests."""
     return postgres_url
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
-        yield endpoint
 
 
 def objects(raw, prefix: str) -> dict[str, int]:
