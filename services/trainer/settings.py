@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from lathe.kit.settings import ServiceSettings
 
@@ -49,14 +50,30 @@ class TrainerSettings(ServiceSettings):
         64, ge=1, description="The largest world_size accepted for a job run on Kubernetes (such a job is checked "
         "against this and trainer_kubernetes_ranks_per_pod, not against this trainer's own GPUs and threads).")
     trainer_kubernetes_trainer_address: str = Field(
-        "", description="The address pods reach this trainer at; empty means trainer_address (the Service's DNS "
-        "name in the cluster).")
+        "", description="The address pods reach this trainer at (host:port); empty means trainer_address (the "
+        "Service's DNS name in the cluster). A bare IPv6 host, as $(POD_IP):50052 gives on an IPv6 cluster, is "
+        "bracketed.")
     trainer_kubernetes_service_account: str = Field(
         "trainer", description="The service account of a PyTorchJob's pods (no API token is mounted in them).")
     trainer_kubernetes_poll_seconds: float = Field(
         10.0, gt=0, description="How often a PyTorchJob's status is read, to notice pods that ended without the "
         "worker reporting the job's end.")
     trainer_kubectl: str = Field("kubectl", description="The kubectl the trainer submits PyTorchJobs with.")
+
+    @field_validator("trainer_kubernetes_trainer_address")
+    @classmethod
+    def _bracket_ipv6_host(cls, value: str) -> str:
+        """``fd00::5:50052`` → ``[fd00::5]:50052``: gRPC reads an unbracketed IPv6 literal's groups as ports."""
+        if value.count(":") < 2 or value.startswith("["):
+            return value
+        host, _, port = value.rpartition(":")
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"{value!r} is neither host:port nor an IPv6 address followed by :port") from None
+        if not port.isdigit():
+            raise ValueError(f"{value!r} must end with :port")
+        return f"[{host}]:{port}"
 
     @model_validator(mode="after")
     def _kubernetes_settings_agree(self) -> TrainerSettings:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 
 import pytest
+from pydantic import ValidationError
 
 from services.trainer.adapters.frames import EventSink, RemoteEventSink, open_sink
 from services.trainer.adapters.remote import pytorch_job_status
+from services.trainer.settings import TrainerSettings
 
 
 def job_with(*conditions: tuple[str, str], message: str = "") -> dict:
@@ -36,3 +38,19 @@ def test_a_worker_streams_to_the_trainer_only_where_its_environment_names_the_jo
     assert isinstance(remote, RemoteEventSink) and not remote.broken
     remote._close_timeout = 0.5  # nothing listens there: give up quickly
     remote.close()
+
+
+@pytest.mark.parametrize(("given", "used"), [
+    ("10.1.2.3:50052", "10.1.2.3:50052"),
+    ("trainer.lathe.svc.cluster.local:50052", "trainer.lathe.svc.cluster.local:50052"),
+    ("fd00:10:244::5:50052", "[fd00:10:244::5]:50052"),  # $(POD_IP):50052 on an IPv6 cluster
+    ("[fd00::5]:50052", "[fd00::5]:50052"),
+])
+def test_the_address_pods_report_to_is_one_grpc_can_dial(given: str, used: str) -> None:
+    settings = TrainerSettings(trainer_kubernetes_trainer_address=given)
+    assert settings.trainer_kubernetes_trainer_address == used
+
+
+def test_an_address_that_is_not_host_and_port_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ValidationError, match="trainer_kubernetes_trainer_address"):
+        TrainerSettings(trainer_kubernetes_trainer_address="a:b:c")
