@@ -64,6 +64,9 @@ async def build(settings: DeployerSettings) -> GrpcServer:
         error_domain="deployer.lathe.dev",
     )
     address.append(server.address)
+    # What the previous process left is read before the server answers: a deployment created right after
+    # start-up is then never mistaken for an interrupted rollout (and its folder removed under it).
+    await recovery.scan()
     outbox.start()
     recovery.start()
     # Stopped in reverse order: recovery, rollouts and models, then the relay, then channels and the database.

@@ -56,7 +56,8 @@ _log = structlog.get_logger("lathe.deployer.recovery")
 
 
 class Recovery:
-    """Runs once at start-up, in the background, while the server already answers."""
+    """Runs once at start-up: :meth:`scan` before the server starts, the rest in the background while the
+    server already answers."""
 
     def __init__(self, db: Database, rollouts: Rollouts, table: ServingTable, *, registry_attempts: int = 5,
                  registry_backoff: float = 1.0) -> None:
@@ -67,11 +68,29 @@ class Recovery:
         self._attempts = registry_attempts
         self._backoff = registry_backoff
         self.task: asyncio.Task | None = None
+        self._found: tuple[list[D], list[tuple[str, int, int]], list[str]] | None = None
         # Marked before the server starts so no request sees "not found" for a model about to come back.
         table.starting = True
 
+    async def scan(self) -> None:
+        """Read what the previous process left: deletions and rollouts it did not finish, local deployments it
+        served. Called before the server starts, so that nothing created through this process's API (a
+        rollout that has just begun) is taken for the previous process's interrupted work."""
+        try:
+            async with self._db.sessions() as session:
+                everything = await self._repo.all_serving(session)
+                unfinished = await self._repo.unfinished_revisions(session)
+            deleting = [d for d, _ in everything if d.state == D.STATE_DELETING]
+            restore = [d.name.split("/")[1] for d, _ in everything
+                       if d.state != D.STATE_DELETING and d.target == D.TARGET_LOCAL
+                       and (d.current_revision or d.HasField("canary"))]
+            self._table.restoring.update(restore)
+            self._found = (deleting, list(unfinished), restore)
+        finally:
+            self._table.starting = False
+
     def start(self) -> None:
-        """Run the recovery in the background."""
+        """Run the rest of the recovery in the background."""
         self.task = asyncio.create_task(self._run_logged(), name="deployer-recovery")
 
     async def _run_logged(self) -> None:
@@ -94,23 +113,12 @@ class Recovery:
     async def run(self) -> None:
         """Settle interrupted rollouts and deletions, then restore every served local deployment."""
         try:
-            async with self._db.sessions() as session:
-                everything = await self._repo.all_serving(session)
-                unfinished = await self._repo.unfinished_revisions(session)
-            restore: list[str] = []
-            for d, _ in everything:
-                deployment_id = d.name.split("/")[1]
-                if d.state == D.STATE_DELETING:
-                    continue
-                if d.target == D.TARGET_LOCAL and (d.current_revision or d.HasField("canary")):
-                    restore.append(deployment_id)
-                    self._table.restoring.add(deployment_id)
-        finally:
-            self._table.starting = False
-        try:
-            for d, _ in everything:
-                if d.state == D.STATE_DELETING:
-                    await self._finish_delete(d)
+            if self._found is None:
+                await self.scan()
+            assert self._found is not None
+            deleting, unfinished, restore = self._found
+            for d in deleting:
+                await self._finish_delete(d)
             for deployment_id, number, state in unfinished:
                 await self._interrupt(deployment_id, number, state)
             for deployment_id in restore:

@@ -157,8 +157,15 @@ async def test_after_sigkill_the_served_model_comes_back_and_an_interrupted_roll
     await process.kill()
 
     deployer, infer = await process.start(tokens.alice)
+    # A deployment created the moment the restarted deployer answers is this process's own rollout: the
+    # recovery (which read the killed process's leftovers before the server started) must not settle it as
+    # interrupted, nor remove its folder while it is being copied.
+    await deployer.CreateDeployment(ds.CreateDeploymentRequest(
+        deployment_id="fresh", deployment=D(model_version=v1.name, target=D.TARGET_LOCAL)))
     await until_ready(infer)
     assert (await infer.ModelReady(pb.ModelReadyRequest(name="chat"))).ready
+    fresh = await settle(deployer, "deployments/fresh")
+    assert fresh.state == D.STATE_SERVING and not fresh.error.message, fresh.error
     again = await infer.ModelInfer(generate_request("chat", "hello there", seed=11))
     assert text_of(again) == answer and again.model_version == "1"
     d = await deployer.GetDeployment(ds.GetDeploymentRequest(name="deployments/chat"))
