@@ -31,6 +31,9 @@ KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
 SERVICES = ("corpus", "trainer", "registry", "history", "deployer")
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 GPU = "nvidia.com/gpu"
+# Services whose start-up recovery assumes no other live instance (corpus: import batches; deployer: rollouts
+# and served models): one replica, replaced with Recreate so old and new pods never overlap.
+SOLE_INSTANCE = ("corpus", "deployer")
 GPU_COMPONENTS = ("components/gpu", "components/gpu-deployer")
 DEPRECATED_KUSTOMIZE_FIELDS = {"bases", "commonLabels", "patchesStrategicMerge", "patchesJson6902", "vars",
                                "imageTags", "secretGenerator.env", "configMapGenerator.env"}
@@ -372,6 +375,23 @@ def _env(r: Rendered, container: dict) -> dict[str, str]:
     return env
 
 
+def check_sole_instances(r: Rendered) -> list[str]:
+    """The services that recover at start-up as the only instance run one replica, replaced with Recreate."""
+    problems = []
+    for name, obj in r.lathe_deployments().items():
+        if name not in SOLE_INSTANCE:
+            continue
+        spec = obj["spec"]
+        if spec.get("replicas", 1) != 1:
+            problems.append(f"{_name(obj)}: {spec['replicas']} replicas, but at start-up each would settle the "
+                            "others' work in progress as interrupted")
+        strategy = spec.get("strategy", {}).get("type", "RollingUpdate")
+        if strategy != "Recreate":
+            problems.append(f"{_name(obj)}: strategy {strategy} lets the old and new pods overlap, and the new one "
+                            "would settle the old one's work in progress as interrupted; use Recreate")
+    return problems
+
+
 def check_grace(r: Rendered) -> list[str]:
     """terminationGracePeriodSeconds outlasts preStop plus the service's own LATHE_SHUTDOWN_GRACE_SECONDS."""
     problems = []
@@ -492,7 +512,7 @@ def check_kustomizations(root: Path = K8S) -> list[str]:
 
 
 CHECKS = (check_namespace, check_probes, check_services, check_security, check_resources, check_references, check_gpu,
-          check_images, check_grace, check_settings)
+          check_images, check_grace, check_sole_instances, check_settings)
 
 
 def check_target(target: Target, versions: tuple[str, ...] = KUBERNETES_VERSIONS) -> tuple[Rendered, list[str]]:

@@ -140,6 +140,14 @@ def _trainer_without_anti_affinity(r):
     del r.by_kind["Deployment"]["trainer"]["spec"]["template"]["spec"]["affinity"]
 
 
+def _rolling_deployer(r):
+    del r.by_kind["Deployment"]["deployer"]["spec"]["strategy"]
+
+
+def _two_corpus_replicas(r):
+    r.by_kind["Deployment"]["corpus"]["spec"]["replicas"] = 2
+
+
 def _no_grpc_port_name(r):
     r.by_kind["Service"]["history"]["spec"]["ports"][0]["name"] = "http"
 
@@ -158,6 +166,8 @@ def _no_grpc_port_name(r):
     (_bad_setting_value, "check_settings", "rejects its environment"),
     (_trainer_without_anti_affinity, "check_gpu", "two GPU trainers on one node"),
     (_no_grpc_port_name, "check_services", "no port named grpc"),
+    (_rolling_deployer, "check_sole_instances", "strategy RollingUpdate lets the old and new pods overlap"),
+    (_two_corpus_replicas, "check_sole_instances", "2 replicas"),
 ])
 def test_each_invariant_catches_its_violation(break_it, invariant, complaint, rendered, check):
     broken = check.Rendered(rendered["prod"].target, copy.deepcopy(rendered["prod"].objects))
