@@ -88,7 +88,8 @@ async def build(settings: TrainerSettings) -> GrpcServer:
         flush_interval=settings.trainer_event_flush_seconds,
         distributed_timeout_seconds=settings.trainer_distributed_timeout_seconds,
         remote=_remote(settings, store, cluster), instance=settings.trainer_instance,
-        lease_seconds=settings.trainer_lease_seconds)
+        lease_seconds=settings.trainer_lease_seconds, version_cache_bytes=settings.trainer_version_cache_bytes,
+        version_cache_idle_seconds=settings.trainer_version_cache_idle_seconds)
     servicer = TrainerServicer(db, store, scheduler, peers, outbox, cluster=cluster)
     server = build_server(
         [ServiceBinding(FULL_NAME, trainer_service_pb2_grpc.add_TrainerServiceServicer_to_server, servicer)],

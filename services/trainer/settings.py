@@ -34,6 +34,13 @@ class TrainerSettings(ServiceSettings):
     trainer_lease_seconds: float = Field(
         30.0, gt=0, description="How long a trainer's claim on a job holds without renewal (renewed every third "
         "of it); a job whose trainer died is taken over by another once its lease has expired.")
+    trainer_version_cache_bytes: int = Field(
+        20 << 30, ge=0, description="The most bytes the cache of registered versions read from an S3 store keeps "
+        "(<home>/trainer/versions; sampling, evaluations and fine-tunes read them there). Beyond it the least "
+        "recently used versions are removed, and fetched again, verified, when next needed.")
+    trainer_version_cache_idle_seconds: float = Field(
+        3600.0, ge=0, description="A cached version used within this many seconds is never removed (a request or "
+        "an evaluation may still be reading it), even when the cache is over its budget.")
     trainer_outbox_poll_seconds: float = Field(2.0, gt=0, description="Outbox relay poll interval.")
     trainer_outbox_max_backoff_seconds: float = Field(30.0, gt=0, description="Longest outbox retry delay.")
     trainer_kubernetes_namespace: str = Field(

@@ -62,7 +62,7 @@ from lathe.kit.peers import Peers
 from lathe.registry.v1 import model_version_pb2, registry_service_pb2
 from lathe.trainer.v1 import training_config_pb2 as cfg
 from lathe.trainer.v1 import training_event_pb2, training_job_pb2
-from services.trainer.adapters import staging
+from services.trainer.adapters import staging, version_cache
 from services.trainer.adapters.frames import HEADER, JOB_ENV, MAX_FRAME
 from services.trainer.adapters.remote import RemoteRun, RemoteWorkers
 from services.trainer.adapters.store import JobStore
@@ -135,7 +135,8 @@ class Scheduler:
     def __init__(self, store: JobStore, peers: Peers, *, devices: list[Device], home: Path, artifact_root: str,
                  cpu_threads: int, cancel_grace_seconds: float, flush_interval: float,
                  distributed_timeout_seconds: float = 300.0, remote: RemoteWorkers | None = None,
-                 instance: str = "", lease_seconds: float = 30.0) -> None:
+                 instance: str = "", lease_seconds: float = 30.0, version_cache_bytes: int = 20 << 30,
+                 version_cache_idle_seconds: float = 3600.0) -> None:
         self.store = store
         self.peers = peers
         self.devices = devices
@@ -156,6 +157,9 @@ class Scheduler:
         # Replicas share the database: a job runs where its lease names this trainer (``training_jobs.runner``).
         self.instance = instance or socket.gethostname()
         self.lease_seconds = lease_seconds
+        # The budget of the cache of versions read from an S3 store (least recently used beyond it are removed).
+        self.version_cache_bytes = version_cache_bytes
+        self.version_cache_idle_seconds = version_cache_idle_seconds
         self._owned: set[str] = set()  # jobs claimed here and not ended: the heartbeat renews their leases
         self._lost: set[str] = set()  # jobs another trainer took over from this one (their leases had expired)
         self._heartbeat: asyncio.Task | None = None
@@ -571,8 +575,15 @@ class Scheduler:
             raise DataLoss(f"the manifest of {version.name} does not hash to its digest {version.manifest.digest}",
                            reason="ARTIFACT_CHECKSUM_MISMATCH")
         target = self.home / "trainer" / "versions" / folder.digest.removeprefix("sha256:")
-        if not target.is_dir():
-            await asyncio.to_thread(_fetch_version, version.name, folder, target)
+        if target.is_dir():
+            await asyncio.to_thread(version_cache.touch, target)
+            return target
+        await asyncio.to_thread(_fetch_version, version.name, folder, target)
+        removed = await asyncio.to_thread(version_cache.prune, target.parent, self.version_cache_bytes, keep=target,
+                                          min_idle_seconds=self.version_cache_idle_seconds)
+        if removed:
+            _log.info("version_cache_pruned", removed=[e.path.name for e in removed],
+                      freed_bytes=sum(e.size_bytes for e in removed))
         return target
 
     async def _prepare_data(self, job: training_job_pb2.TrainingJob) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import grpc
 import pytest
 
 from inference.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceStub
@@ -66,6 +67,9 @@ async def test_a_job_in_s3_trains_registers_deploys_and_serves_and_corruption_is
         suite, s3_endpoint, monkeypatch, start_service, channel_to, tokens, tmp_path):
     raw = use_s3(monkeypatch, s3_endpoint, BUCKET)
     suite.trainer_overrides["artifact_root"] = ROOT
+    # A cache of one version at a time: each version fetched from the bucket pushes out the one before.
+    suite.trainer_overrides["trainer_version_cache_bytes"] = 1
+    suite.trainer_overrides["trainer_version_cache_idle_seconds"] = 0
     await suite.restart_trainer()
     stub = suite.trainer()
 
@@ -120,11 +124,25 @@ async def test_a_job_in_s3_trains_registers_deploys_and_serves_and_corruption_is
     assert child_done.artifact_uri == f"{ROOT}/models/s3-gpt-tuned-attempt-1"
     child_version = await registered_version(suite, child_job.name)
     assert child_version.state == MV.STATE_READY and child_version.lineage.parent_version == version.name
+    # Sampling the fine-tune fetches it into the cache, over budget: the parent's copy is removed.
+    child_samples = await stub.GenerateSamples(tpb.GenerateSamplesRequest(
+        model_version=child_version.name, prompt="KING", max_new_tokens=8, seed=5))
+    assert child_samples.step == 10 and child_samples.samples[0]
+    assert (home / "trainer" / "versions" / child_done.artifact_sha256 / "model.safetensors").is_file()
+    assert not cached.exists()
 
     # Someone replaces the weights in the bucket with other bytes of the same size.
     key = "lathe/models/s3-gpt-attempt-1/model.safetensors"
     weights = raw.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     raw.put_object(Bucket=BUCKET, Key=key, Body=bytes(b ^ 0xFF for b in weights[:64]) + weights[64:])
+
+    # The trainer fetches the version again, verified, and refuses it naming the file.
+    with pytest.raises(grpc.aio.AioRpcError) as refused_sampling:
+        await stub.GenerateSamples(tpb.GenerateSamplesRequest(model_version=version.name, prompt="KING",
+                                                              max_new_tokens=8, seed=5))
+    assert refused_sampling.value.code() == grpc.StatusCode.DATA_LOSS
+    assert "model.safetensors" in refused_sampling.value.details()
+    assert not cached.exists()
 
     # A new deployment of the version refuses it before loading, naming the file.
     await deployer.CreateDeployment(ds.CreateDeploymentRequest(
