@@ -85,7 +85,7 @@ class Recovery:
                        if d.state != D.STATE_DELETING and d.target == D.TARGET_LOCAL
                        and (d.current_revision or d.HasField("canary"))]
             self._table.restoring.update(restore)
-            self._found = (deleting, list(unfinished), restore)
+            self._found = (deleting, unfinished, restore)
         finally:
             self._table.starting = False
 
@@ -113,9 +113,7 @@ class Recovery:
     async def run(self) -> None:
         """Settle interrupted rollouts and deletions, then restore every served local deployment."""
         try:
-            if self._found is None:
-                await self.scan()
-            assert self._found is not None
+            assert self._found is not None, "scan() runs before the server starts (app.build)"
             deleting, unfinished, restore = self._found
             for d in deleting:
                 await self._finish_delete(d)

@@ -60,9 +60,9 @@ def prune(root: Path, max_bytes: int, *, keep: Path | None = None, min_idle_seco
     for entry in cached:
         if total <= max_bytes:
             break
-        if (keep is not None and entry.path == keep) or now - entry.last_use < min_idle_seconds:
+        if keep is not None and entry.path == keep:
             continue
-        try:  # used again since it was listed?
+        try:  # the mtime read again now: a request may have used it since it was listed
             if now - entry.path.stat().st_mtime < min_idle_seconds:
                 continue
         except FileNotFoundError:
